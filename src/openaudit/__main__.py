@@ -1,0 +1,5 @@
+"""``python -m openaudit``."""
+
+from openaudit.cli import main
+
+main()

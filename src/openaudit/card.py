@@ -1,0 +1,75 @@
+"""Split a README.md into YAML front matter and body, tolerating every way a card can be broken."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_FENCE = re.compile(r"^---[ \t]*$")
+
+
+@dataclass(frozen=True)
+class ParsedCard:
+    """A README split into metadata and body.
+
+    Attributes:
+        metadata: The front matter mapping ({} when there is none or it is broken).
+        status: ``ok``, ``missing`` (no front matter), ``malformed`` (YAML error) or
+            ``not-a-mapping`` (valid YAML that is a list, string, number…).
+        error: A one-line description of the YAML problem, when status is not ok/missing.
+        body: The Markdown after the front matter.
+        body_line: 1-based line number in README.md where the body starts.
+        key_lines: Top-level metadata key → 1-based line number in README.md.
+    """
+
+    metadata: dict[str, Any]
+    status: str
+    error: str = ""
+    body: str = ""
+    body_line: int = 1
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+def parse_card(text: str) -> ParsedCard:
+    """Parse README text; never raises."""
+    lines = text.splitlines()
+    if not lines or not _FENCE.match(lines[0].lstrip("\ufeff")):
+        return ParsedCard({}, "missing", body=text, body_line=1)
+    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    if end is None:
+        return ParsedCard({}, "malformed", "front matter starts with '---' but never ends", text)
+    yaml_text = "\n".join(lines[1:end])
+    body = "\n".join(lines[end + 1 :])
+    key_lines = _top_level_key_lines(lines[1:end], offset=2)
+    try:
+        data = yaml.safe_load(yaml_text)
+    except yaml.YAMLError as exc:
+        return ParsedCard({}, "malformed", _yaml_error(exc, offset=1), body, end + 2, key_lines)
+    if data is None:
+        return ParsedCard({}, "ok", body=body, body_line=end + 2, key_lines=key_lines)
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return ParsedCard({}, "not-a-mapping", f"front matter is a {kind}, not a mapping", body,
+                          end + 2, key_lines)
+    metadata = {str(k): v for k, v in data.items()}
+    return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines)
+
+
+def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, line in enumerate(yaml_lines):
+        match = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
+        if match and match.group(1) not in found:
+            found[match.group(1)] = i + offset
+    return found
+
+
+def _yaml_error(exc: yaml.YAMLError, offset: int) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        return f"invalid YAML at README.md line {mark.line + 1 + offset}: {problem}"
+    return f"invalid YAML: {problem}"

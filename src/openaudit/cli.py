@@ -1,0 +1,307 @@
+"""The command line: parse options, call the pipeline, render, exit. No business logic here.
+
+Heavy modules (huggingface_hub, the rule engine, Rich tables) are imported inside commands so
+that `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+from openaudit import __version__
+from openaudit.errors import OpenAuditError, RuleFileError, TargetNotFound, UsageError
+from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
+from openaudit.models import RepoType
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from openaudit.hub import HubOptions
+    from openaudit.packs import Ruleset
+    from openaudit.pipeline import AuditResult
+    from openaudit.render import OutputFormat
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 the verdict passes --fail-on; 1 the verdict fails it; 2 usage, configuration "
+    "or rule-file error (nothing audited); 3 the target could not be audited (not found, "
+    "network error, unreadable)."
+)
+
+app = typer.Typer(
+    name="openaudit",
+    help="Is this AI model really open? Audit Hugging Face models and datasets against the "
+    "Open Source AI Definition 1.0 and print compliant / potentially-compliant / non-compliant "
+    "with the evidence.\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+rules_app = typer.Typer(help="List the rules and their packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"openaudit {__version__}")
+        raise typer.Exit()
+
+
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="table, json or markdown.", show_default=True)
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Extra rule file (`extends: PACK`) or replacement pack "
+                 "directory (with pack.yaml). Repeatable."),
+]
+FailOnOpt = Annotated[
+    FailOn, typer.Option("--fail-on", help="Lowest verdict that makes the exit code 1.")
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN or the stored login). "
+                             "Never printed.", show_default=False)
+]
+EndpointOpt = Annotated[
+    str | None, typer.Option("--endpoint", help="Hub URL (default: HF_ENDPOINT or "
+                             "https://huggingface.co).", show_default=False)
+]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="Use only the local caches; make no request.")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each Hub request.")
+]
+RevisionOpt = Annotated[
+    str | None, typer.Option("--revision", help="Branch, tag or commit sha (default: main).")
+]
+RepoTypeOpt = Annotated[
+    RepoType, typer.Option("--repo-type", help="Judge the folder as a model or a dataset.")
+]
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Top-level options."""
+
+
+@app.command(epilog="Example: openaudit model EleutherAI/pythia-6.9b --format markdown")
+def model(
+    repo_id: Annotated[str, typer.Argument(help="Model repo id, e.g. EleutherAI/pythia-6.9b.")],
+    revision: RevisionOpt = None,
+    fmt: FormatOpt = "table",
+    rules: RulesOpt = None,
+    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+    token: TokenOpt = None,
+    endpoint: EndpointOpt = None,
+    offline: OfflineOpt = False,
+    timeout: TimeoutOpt = 20.0,
+) -> None:
+    """Audit a model on the Hugging Face Hub against OSAID 1.0."""
+    _audit_remote(repo_id, RepoType.MODEL, revision, fmt, rules, fail_on,
+                  _hub_options(token, endpoint, offline, timeout))
+
+
+@app.command(epilog="Example: openaudit dataset allenai/dolma --format json")
+def dataset(
+    repo_id: Annotated[str, typer.Argument(help="Dataset repo id, e.g. allenai/dolma.")],
+    revision: RevisionOpt = None,
+    fmt: FormatOpt = "table",
+    rules: RulesOpt = None,
+    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+    token: TokenOpt = None,
+    endpoint: EndpointOpt = None,
+    offline: OfflineOpt = False,
+    timeout: TimeoutOpt = 20.0,
+) -> None:
+    """Audit a dataset on the Hub against the dataset-openness pack."""
+    _audit_remote(repo_id, RepoType.DATASET, revision, fmt, rules, fail_on,
+                  _hub_options(token, endpoint, offline, timeout))
+
+
+@app.command(epilog="Example: openaudit check ./my-model --fail-on potentially-compliant")
+def check(
+    path: Annotated[Path, typer.Argument(help="Folder laid out as it will be pushed.")],
+    repo_type: RepoTypeOpt = RepoType.MODEL,
+    fmt: FormatOpt = "table",
+    rules: RulesOpt = None,
+    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+) -> None:
+    """Audit a local folder before it is pushed (same rules, no network)."""
+    renderer = _renderer(fmt)
+
+    def run() -> AuditResult:
+        from openaudit.pipeline import audit_folder
+
+        return audit_folder(path, repo_type, _ruleset(rules))
+
+    result = _guarded(run)
+    _finish(result, renderer, fail_on)
+
+
+@app.command(epilog="Examples: openaudit facts ./my-model · openaudit facts org/name "
+             "--repo-type dataset · openaudit facts --list")
+def facts(
+    target: Annotated[str | None, typer.Argument(help="Local folder or Hub repo id.")] = None,
+    repo_type: RepoTypeOpt = RepoType.MODEL,
+    revision: RevisionOpt = None,
+    list_facts: Annotated[bool, typer.Option("--list", help="List every fact name.")] = False,
+    token: TokenOpt = None,
+    endpoint: EndpointOpt = None,
+    offline: OfflineOpt = False,
+    timeout: TimeoutOpt = 20.0,
+) -> None:
+    """Print the facts the rules see, as JSON (for rule authors and debugging)."""
+    import json
+
+    from openaudit.fact_specs import FACT_SPECS
+    from openaudit.render.json_report import evidence_dict
+
+    if list_facts:
+        for spec in FACT_SPECS.values():
+            typer.echo(f"{spec.name}\t{spec.type}\t{spec.description}")
+        return
+    if target is None:
+        _fail(UsageError("give a folder or repo id, or --list", "see openaudit facts --help"))
+
+    def run() -> AuditResult:
+        from openaudit.pipeline import audit_folder, audit_hub
+
+        ruleset = _ruleset(None)
+        if Path(target).is_dir():
+            return audit_folder(Path(target), repo_type, ruleset)
+        options = _hub_options(token, endpoint, offline, timeout)
+        return audit_hub(target, repo_type, revision, options, ruleset)
+
+    result = _guarded(run)
+    payload = {
+        "target": {"repo_id": result.snapshot.repo_id, "repo_type": repo_type.value,
+                   "source": result.snapshot.source, "sha": result.snapshot.sha},
+        "facts": result.facts.values,
+        "unknown": result.facts.unknown_reasons,
+        "evidence": {k: [evidence_dict(e) for e in v] for k, v in result.facts.evidence.items()},
+    }
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@rules_app.command("list", epilog="Example: openaudit rules list --pack dataset-openness")
+def rules_list(
+    pack: Annotated[str | None, typer.Option("--pack", help="Only this pack.")] = None,
+    rules: RulesOpt = None,
+) -> None:
+    """List every rule: id, pack, pillar, severity and title."""
+    ruleset = _guarded(lambda: _ruleset(rules))
+    found = False
+    for p in sorted(ruleset.packs.values(), key=lambda p: p.id):
+        if pack and p.id != pack:
+            continue
+        found = True
+        typer.echo(f"{p.id} {p.version} — {p.title} ({p.applies_to.value}s)")
+        for r in p.rules:
+            typer.echo(f"  {r.id:<12} {r.pillar:<17} {r.severity.value:<8} {r.title}")
+    if not found:
+        _fail(UsageError(f"no pack named '{pack}'",
+                         "packs: " + ", ".join(sorted(p.id for p in ruleset.packs.values()))))
+
+
+@app.command(epilog="Example: openaudit explain DATA-002")
+def explain(
+    rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. USE-003.")],
+    rules: RulesOpt = None,
+) -> None:
+    """Explain a rule: what it checks, why (the OSAID clause), how to fix a failure."""
+    from openaudit.explain import explain_rule
+
+    ruleset = _guarded(lambda: _ruleset(rules))
+    _guarded(lambda: typer.echo(explain_rule(ruleset, rule_id)))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _hub_options(token: str | None, endpoint: str | None, offline: bool,
+                 timeout: float) -> HubOptions:
+    from openaudit.hub import HubOptions
+
+    return HubOptions(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token,
+                      offline=offline, timeout=timeout)
+
+
+def _ruleset(extra: list[Path] | None) -> Ruleset:
+    from openaudit.packs import load_ruleset
+
+    return load_ruleset(tuple(extra or ()))
+
+
+def _renderer(fmt: str) -> OutputFormat:
+    from openaudit.render import OutputFormat
+
+    try:
+        return OutputFormat(fmt)
+    except ValueError:
+        _fail(UsageError(f"unknown format '{fmt}'",
+                         "use one of: " + ", ".join(f.value for f in OutputFormat)))
+
+
+def _audit_remote(repo_id: str, repo_type: RepoType, revision: str | None, fmt: str,
+                  rules: list[Path] | None, fail_on: FailOn, options: HubOptions) -> None:
+    renderer = _renderer(fmt)
+
+    def run() -> AuditResult:
+        from openaudit.pipeline import audit_hub
+
+        ruleset = _ruleset(rules)  # rule errors surface before any request is made
+        return audit_hub(repo_id, repo_type, revision, options, ruleset)
+
+    _finish(_guarded(run), renderer, fail_on)
+
+
+def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn) -> NoReturn:
+    from openaudit.render import renderer_for
+
+    renderer_for(fmt).render(result.report, sys.stdout)
+    sys.stdout.flush()
+    raise typer.Exit(int(exit_code_for([result.report.verdict], fail_on)))
+
+
+def _guarded(func: Callable[[], T]) -> T:
+    try:
+        return func()
+    except OpenAuditError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: say so plainly, without a traceback unless asked
+        if os.environ.get("OPENAUDIT_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"openaudit: internal error: {type(exc).__name__}: {exc}\n"
+                         "  set OPENAUDIT_DEBUG=1 for a traceback, and please report it\n")
+        raise typer.Exit(int(ExitCode.NOT_AUDITED)) from None
+
+
+def _fail(exc: OpenAuditError) -> NoReturn:
+    """Print an error with its next step and exit with the code its kind calls for."""
+    usage = isinstance(exc, UsageError | RuleFileError)
+    kind = "error" if usage else "could not audit"
+    sys.stderr.write(f"openaudit: {kind}: {exc.message}\n")
+    if isinstance(exc, TargetNotFound) and exc.suggestions:
+        sys.stderr.write("  did you mean:\n" + "".join(f"    {s}\n" for s in exc.suggestions))
+    elif exc.hint:
+        sys.stderr.write(f"  hint: {exc.hint}\n")
+    code = exit_code_for([], FailOn.NEVER, usage_error=usage, not_audited=int(not usage))
+    raise typer.Exit(int(code))

@@ -1,0 +1,145 @@
+"""Evaluate a rule pack over facts: findings, pillar outcomes and the verdict. Pure, no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from openaudit import __version__
+from openaudit.models import (
+    AuditReport,
+    Evidence,
+    Facts,
+    Finding,
+    Outcome,
+    PillarResult,
+    Severity,
+    Target,
+    Verdict,
+)
+from openaudit.operators import evaluate, referenced_facts
+from openaudit.ruleset import Pack, Rule
+
+_WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+_MAX_EVIDENCE = 8
+
+
+def run_rule(rule: Rule, facts: Facts) -> Finding:
+    """Evaluate one rule and render its finding."""
+    result = evaluate(rule.check, facts.values)
+    names = referenced_facts(rule.check)
+    reason = ""
+    if result is None:
+        outcome = Outcome.NOT_TESTED
+        reason = "; ".join(sorted({facts.unknown_reasons.get(n, f"{n} is unknown")
+                                   for n in names if facts.values.get(n) is None}))
+        template = rule.messages.get("not_tested", "Could not check: {reason}")
+    elif result:
+        outcome, template = Outcome.PASS, rule.messages["pass"]
+    else:
+        outcome = Outcome.FAIL if rule.severity is Severity.ERROR else Outcome.WARN
+        template = rule.messages["fail"]
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        pillar=rule.pillar,
+        severity=rule.severity,
+        outcome=outcome,
+        message=render_message(template, facts.values, reason),
+        evidence=_evidence(names, facts),
+        fix="" if outcome is Outcome.PASS else rule.fix,
+        clause=rule.clause,
+        reason_code=f"{rule.id}:{rule.name}",
+    )
+
+
+def render_message(template: str, values: Mapping[str, Any], reason: str = "") -> str:
+    """Fill ``{fact}`` placeholders with readable values (``{reason}`` for not-tested)."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return reason if name == "reason" else format_value(values.get(name))
+
+    return _PLACEHOLDER.sub(fill, template).strip()
+
+
+def format_value(value: Any) -> str:
+    """Human rendering of a fact value."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).strip()
+    if not text:
+        return "none"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _evidence(names: list[str], facts: Facts) -> tuple[Evidence, ...]:
+    items: list[Evidence] = []
+    for name in names:
+        found = facts.evidence.get(name)
+        if found:
+            items.extend(found)
+        elif facts.values.get(name) is None:
+            items.append(Evidence(f"fact {name}", None,
+                                  f"unknown: {facts.unknown_reasons.get(name, 'not read')}"))
+        else:
+            items.append(Evidence(f"fact {name}", None, format_value(facts.values.get(name))))
+    unique = list(dict.fromkeys(items))
+    return tuple(unique[:_MAX_EVIDENCE])
+
+
+def pillar_outcome(findings: list[Finding]) -> Outcome:
+    """Worst counted outcome: fail > not-tested > warn > pass; info findings never count."""
+    counted = {f.outcome for f in findings if f.severity is not Severity.INFO}
+    return next((o for o in _WORST_FIRST if o in counted), Outcome.PASS)
+
+
+def audit(pack: Pack, facts: Facts, target: Target) -> AuditReport:
+    """Run every rule of the pack and decide the verdict by the pack's declared policy."""
+    findings = [run_rule(rule, facts) for rule in pack.rules]
+    pillars = []
+    for pillar in pack.pillars:
+        mine = [f for f in findings if f.pillar == pillar.id]
+        pillars.append(PillarResult(pillar.id, pillar.title, pillar_outcome(mine), pillar.group,
+                                    tuple(f.rule_id for f in mine)))
+    verdict, reason, gaps = decide_verdict(pack, pillars)
+    return AuditReport(
+        target=target, pack=pack.id, ruleset_version=pack.version, ruleset_digest=pack.digest,
+        verdict=verdict, verdict_reason=reason, gaps=gaps, pillars=tuple(pillars),
+        findings=tuple(sorted(findings, key=lambda f: f.rule_id)), tool_version=__version__,
+    )
+
+
+def decide_verdict(pack: Pack, pillars: list[PillarResult]) -> tuple[Verdict, str, tuple[str, ...]]:
+    """Count gaps (groups with a failing pillar), warnings and not-tested, then apply the policy."""
+    gaps = tuple(g.id for g in pack.groups
+                 if any(p.outcome is Outcome.FAIL for p in pillars if p.gap_group == g.id))
+    warnings = sum(p.outcome is Outcome.WARN for p in pillars)
+    not_tested = sum(p.outcome is Outcome.NOT_TESTED for p in pillars)
+    counts = {"max_gaps": len(gaps), "max_warnings": warnings, "max_not_tested": not_tested}
+    for step in pack.verdicts:
+        limits = {"max_gaps": step.max_gaps, "max_warnings": step.max_warnings,
+                  "max_not_tested": step.max_not_tested}
+        if all(limit is None or counts[key] <= limit for key, limit in limits.items()):
+            return Verdict(step.verdict), _reason(pack, gaps, warnings, not_tested), gaps
+    raise AssertionError("the policy's last step always matches")  # guaranteed by the loader
+
+
+def _reason(pack: Pack, gaps: tuple[str, ...], warnings: int, not_tested: int) -> str:
+    titles = {g.id: g for g in pack.groups}
+    parts = []
+    if gaps:
+        families = sorted({titles[g].reason for g in gaps})
+        parts.append(f"{len(gaps)} gap(s): " + ", ".join(titles[g].title for g in gaps)
+                     + f" [{', '.join(families)}]")
+    if not_tested:
+        parts.append(f"{not_tested} pillar(s) could not be checked")
+    if warnings:
+        parts.append(f"{warnings} pillar(s) with warnings")
+    return "; ".join(parts) if parts else "every pillar passes"

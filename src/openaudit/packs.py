@@ -1,0 +1,99 @@
+"""Find and load the built-in rule packs, licence catalogue and signal set, plus user overrides."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from openaudit.errors import RuleFileError
+from openaudit.licenses import Catalogue, CatalogueError, SignalSet, load_catalogue, load_signals
+from openaudit.models import RepoType
+from openaudit.ruleset import Pack, load_pack
+
+DEFAULT_PACKS = {RepoType.MODEL: "osaid-1.0", RepoType.DATASET: "dataset-openness"}
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """Everything needed to judge a repo: one pack per repo type, licence data, text signals."""
+
+    packs: dict[RepoType, Pack]
+    catalogue: Catalogue
+    signals: SignalSet
+    digest: str
+
+    def pack_for(self, repo_type: RepoType) -> Pack:
+        """The pack that judges this kind of repository."""
+        return self.packs[repo_type]
+
+
+def builtin_rules_dir() -> Path:
+    """The shipped ``rules/`` directory: package data in a wheel, the repo root in a checkout."""
+    packaged = Path(str(resources.files("openaudit"))) / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
+    """Load the built-in packs, then apply ``--rules`` paths.
+
+    A directory holding ``pack.yaml`` replaces the built-in pack for its repo type; a single YAML
+    file with ``extends: PACK_ID`` adds rules to that pack (or replaces rules with the same id).
+    """
+    base = builtin_rules_dir()
+    pack_dirs = {t: base / name for t, name in DEFAULT_PACKS.items()}
+    extra_files: dict[str, list[Path]] = {}
+    for path in extra:
+        if path.is_dir():
+            if not (path / "pack.yaml").is_file():
+                raise RuleFileError(str(path), "a rule pack directory needs a pack.yaml")
+            pack = load_pack(path)
+            pack_dirs[pack.applies_to] = path
+        elif path.is_file():
+            extra_files.setdefault(_extends(path), []).append(path)
+        else:
+            raise RuleFileError(str(path), "no such file or directory")
+    packs = {t: _load(d, extra_files) for t, d in pack_dirs.items()}
+    unknown = set(extra_files) - {p.id for p in packs.values()}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise RuleFileError(str(extra_files[name][0]), f"extends unknown pack {name!r} (packs: "
+                            + ", ".join(sorted(p.id for p in packs.values())) + ")", "", "extends")
+    catalogue, signals = _licence_data(base)
+    digest = hashlib.sha256()
+    for pack in sorted(packs.values(), key=lambda p: p.id):
+        digest.update(pack.digest.encode())
+    digest.update(catalogue.version.encode())
+    digest.update((base / "license-signals.yaml").read_bytes())
+    return Ruleset(packs, catalogue, signals, digest.hexdigest()[:16])
+
+
+def _load(directory: Path, extra_files: dict[str, list[Path]]) -> Pack:
+    head = load_pack(directory)
+    files = tuple(extra_files.get(head.id, ()))
+    return load_pack(directory, files) if files else head
+
+
+def _extends(path: Path) -> str:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RuleFileError(str(path), f"cannot read rule file: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("extends"), str):
+        raise RuleFileError(str(path), "an extra rule file needs `extends: <pack id>` "
+                            "(e.g. osaid-1.0 or dataset-openness)", "", "extends")
+    return str(doc["extends"])
+
+
+def _licence_data(base: Path) -> tuple[Catalogue, SignalSet]:
+    try:
+        return (load_catalogue(base / "licenses.yaml"),
+                load_signals(base / "license-signals.yaml"))
+    except CatalogueError as exc:
+        raise RuleFileError(str(exc.path), exc.message) from None

@@ -1,0 +1,185 @@
+"""README body analysis: sections by heading, and links by kind (code, papers, datasets)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Canonical section names and the heading words that map to them, checked in order: the first
+# match wins, so the more specific names come first ("training data" before "training").
+SECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("preprocessing", r"pre-?process|data (processing|filtering|cleaning|curation)|filtering"),
+        ("training_data", r"training (data|dataset|corpus|corpora)|pre-?training data|"
+                          r"^(the )?data(set|sets)?$|data ?mix|corpus|dataset (details|summary)"),
+        ("training_procedure", r"training (procedure|details|setup|hyper-?parameters|regime)|"
+                               r"^training$|hyper-?parameters|how (it|the model) was trained"),
+        ("evaluation", r"evaluat|benchmark|results"),
+        ("license", r"licen[cs]|terms of use|use policy"),
+        ("uses", r"^(intended |direct |downstream )?uses?$|intended use|out-of-scope|how to use"),
+        ("limitations", r"limitation|bias|risks"),
+        ("code", r"source code|^code$|reproduc|repositor|codebase"),
+        ("checkpoints", r"checkpoint"),
+        ("personal_data", r"personal|sensitive|privacy|pii"),
+        ("collection", r"collection|source data|data sources|provenance|curation rationale"),
+        ("citation", r"citation|cite|bibtex"),
+        ("model_details", r"model (details|description|summary|card)|overview|architecture"),
+    )
+)
+SECTION_NAMES: tuple[str, ...] = tuple(name for name, _ in SECTION_PATTERNS)
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_PLACEHOLDER = re.compile(r"\[(more information needed|needs more information|n/a)\]", re.I)
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
+_CODE_HOSTS = re.compile(
+    r"^https?://(www\.)?(github\.com|gitlab\.com|codeberg\.org|bitbucket\.org|git\.[\w.-]+|"
+    r"gitee\.com|sr\.ht|[\w.-]*gitlab[\w.-]*)/[\w.-]+/[\w.-]+",
+    re.IGNORECASE,
+)
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
+_PAPER_HOSTS = re.compile(
+    r"arxiv\.org/|doi\.org/|aclanthology\.org/|openreview\.net/|jmlr\.org/|proceedings\.|"
+    r"papers\.nips\.cc/|semanticscholar\.org/|\.pdf$",
+    re.IGNORECASE,
+)
+_HUB_DATASET = re.compile(r"huggingface\.co/datasets/([\w.-]+/[\w.-]+|[\w.-]+)", re.IGNORECASE)
+
+CODE_KINDS: dict[str, re.Pattern[str]] = {
+    "training": re.compile(r"train|pre-?train|fine-?tun|recipe|optimi[sz]", re.I),
+    "data": re.compile(r"data|pre-?process|dedup|filter|toolkit|tokeni[sz]er training|crawl", re.I),
+    "evaluation": re.compile(r"eval|benchmark|harness", re.I),
+    "inference": re.compile(r"inferenc|serv(e|ing)|generat|load(ing)?\b|run(ning)?\b|example|demo",
+                            re.I),
+}
+# A link in one of these sections is of that kind when its own line says nothing more specific.
+_SECTION_KIND = {
+    "training_procedure": "training",
+    "training_data": "data",
+    "preprocessing": "data",
+    "evaluation": "evaluation",
+    "uses": "inference",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One README section: canonical name, heading, body text, 1-based heading and last line."""
+
+    name: str
+    heading: str
+    text: str
+    line: int
+    end_line: int
+
+    @property
+    def is_placeholder(self) -> bool:
+        """True when the section only holds template placeholders or nothing at all."""
+        stripped = _PLACEHOLDER.sub("", self.text).strip(" \n\t-*_:")
+        return not stripped
+
+
+@dataclass(frozen=True)
+class Link:
+    """A URL in the README with the line it is on and the kinds of code it points to."""
+
+    url: str
+    line: int
+    context: str
+    kinds: tuple[str, ...]
+
+
+def canonical_section(heading: str) -> str | None:
+    """Map a heading to a canonical section name, or None."""
+    plain = re.sub(r"[*_`]|\[|\]\(.*?\)", "", heading).strip().rstrip(":").strip()
+    for name, pattern in SECTION_PATTERNS:
+        if pattern.search(plain):
+            return name
+    return None
+
+
+def split_sections(body: str, first_line: int = 1) -> list[Section]:
+    """Split Markdown into sections at every heading; text before the first heading is skipped.
+
+    A section's text runs to the next heading of the same or a higher level, so subsections are
+    included in their parent (a "Training Data" subsection inside "Training" counts for both).
+    """
+    lines = body.splitlines()
+    headings = _headings(lines)
+    sections: list[Section] = []
+    for idx, (pos, level, title) in enumerate(headings):
+        end = next((p for p, lv, _ in headings[idx + 1 :] if lv <= level), len(lines))
+        name = canonical_section(title)
+        if name is not None:
+            text = "\n".join(lines[pos + 1 : end]).strip()
+            sections.append(Section(name, title, text, pos + first_line, end - 1 + first_line))
+    return sections
+
+
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    in_fence = False
+    for pos, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            found.append((pos, len(match.group(1)), match.group(2)))
+    return found
+
+
+def find_links(body: str, first_line: int = 1) -> list[Link]:
+    """Every URL in the body with the kinds of code it points to (empty for non-code links)."""
+    lines = body.splitlines()
+    section_at = _section_per_line(lines)
+    links: list[Link] = []
+    for pos, line in enumerate(lines):
+        for match in _URL.finditer(line):
+            url = match.group(0).rstrip(".,;:!?*_")
+            kinds = _code_kinds(url, line, section_at[pos]) if _CODE_HOSTS.match(url) else ()
+            links.append(Link(url, pos + first_line, line.strip()[:200], kinds))
+    return links
+
+
+def _section_per_line(lines: list[str]) -> list[str | None]:
+    current: list[str | None] = []
+    name: str | None = None
+    heading_at = {pos: canonical_section(title) for pos, _, title in _headings(lines)}
+    for pos in range(len(lines)):
+        if pos in heading_at:
+            name = heading_at[pos]
+        current.append(name)
+    return current
+
+
+def _code_kinds(url: str, line: str, section: str | None) -> tuple[str, ...]:
+    text_kinds = _kinds_in(_URL.sub(" ", line))
+    if text_kinds:
+        return text_kinds
+    path = re.sub(r"^https?://[^/]+/", "", url)
+    url_kinds = _kinds_in(path.replace("-", " ").replace("_", " "))
+    if url_kinds:
+        return url_kinds
+    if section in _SECTION_KIND:
+        return (_SECTION_KIND[section],)
+    return ("unspecified",)
+
+
+def _kinds_in(text: str) -> tuple[str, ...]:
+    return tuple(sorted(kind for kind, pattern in CODE_KINDS.items() if pattern.search(text)))
+
+
+def arxiv_ids(body: str) -> list[str]:
+    """arXiv identifiers linked in the body, sorted and unique."""
+    return sorted(set(_ARXIV.findall(body)))
+
+
+def is_paper_link(url: str) -> bool:
+    """True for links to papers and technical reports."""
+    return bool(_PAPER_HOSTS.search(url))
+
+
+def hub_dataset_ids(body: str) -> list[str]:
+    """Hub dataset ids linked in the body (huggingface.co/datasets/…), sorted and unique."""
+    return sorted({m.rstrip(".") for m in _HUB_DATASET.findall(body)})

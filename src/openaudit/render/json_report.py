@@ -1,0 +1,55 @@
+"""The versioned JSON report (schema: openaudit/schemas/report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from openaudit.models import AuditReport, Evidence, Outcome
+
+SCHEMA_VERSION = "1.0"
+
+
+def evidence_dict(item: Evidence) -> dict[str, Any]:
+    """Evidence as JSON (null line/excerpt kept, so every item has the same keys)."""
+    return {"source": item.source, "line": item.line, "excerpt": item.excerpt}
+
+
+def report_dict(report: AuditReport) -> dict[str, Any]:
+    """The report as plain, sorted, deterministic data."""
+    t = report.target
+    counts = {o.value: sum(f.outcome is o for f in report.findings) for o in Outcome}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "openaudit",
+        "tool_version": report.tool_version,
+        "ruleset_version": report.ruleset_version,
+        "ruleset": {"pack": report.pack, "version": report.ruleset_version,
+                    "digest": report.ruleset_digest},
+        "target": {"repo_id": t.repo_id, "repo_type": t.repo_type.value, "source": t.source,
+                   "revision": t.revision, "sha": t.sha},
+        "verdict": report.verdict.value,
+        "verdict_reason": report.verdict_reason,
+        "gaps": list(report.gaps),
+        "pillars": [
+            {"id": p.name, "title": p.title, "outcome": p.outcome.value, "group": p.gap_group,
+             "rules": list(p.rule_ids)}
+            for p in report.pillars
+        ],
+        "findings": [
+            {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
+             "severity": f.severity.value, "outcome": f.outcome.value, "message": f.message,
+             "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
+             "evidence": [evidence_dict(e) for e in f.evidence]}
+            for f in report.findings
+        ],
+        "summary": counts,
+    }
+
+
+class JsonRenderer:
+    """Pretty-printed JSON with sorted keys inside objects that have no fixed order."""
+
+    def render(self, report: AuditReport, out: TextIO) -> None:
+        """Write the report as JSON."""
+        out.write(json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n")

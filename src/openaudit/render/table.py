@@ -1,0 +1,65 @@
+"""Rich terminal output: verdict banner, one line per pillar, findings with evidence and fixes."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from openaudit.models import AuditReport, Outcome, Verdict
+from openaudit.render.base import OUTCOME_ORDER, target_label
+
+_STYLE = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
+          Outcome.NOT_TESTED: "magenta"}
+_VERDICT_STYLE = {Verdict.COMPLIANT: "bold white on green",
+                  Verdict.POTENTIALLY_COMPLIANT: "bold black on yellow",
+                  Verdict.NON_COMPLIANT: "bold white on red"}
+
+
+class TableRenderer:
+    """Human-readable report; colour only when the stream is a terminal."""
+
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width
+
+    def render(self, report: AuditReport, out: TextIO) -> None:
+        """Write the report with Rich."""
+        console = Console(file=out, width=self.width, highlight=False, soft_wrap=False)
+        banner = Text(f" {report.verdict.value.upper()} ", style=_VERDICT_STYLE[report.verdict])
+        banner.append(f"  {target_label(report)}\n", style="bold")
+        banner.append(f"{report.verdict_reason}\n", style="italic")
+        banner.append(f"rule pack {report.pack} {report.ruleset_version} · "
+                      f"digest {report.ruleset_digest}", style="dim")
+        console.print(Panel(banner, title="openaudit", expand=True))
+        console.print(self._pillars(report))
+        console.print(self._findings(report))
+        console.print("[dim]An evidence-based reading of OSAID 1.0; not an OSI certification. "
+                      "`openaudit explain RULE_ID` tells why a rule exists and how to fix it.[/]")
+
+    def _pillars(self, report: AuditReport) -> Table:
+        table = Table(title="Pillars", show_lines=False, expand=True)
+        table.add_column("Pillar")
+        table.add_column("Outcome")
+        table.add_column("Rules")
+        for p in report.pillars:
+            table.add_row(Text(p.title), Text(p.outcome.value, style=_STYLE[p.outcome]),
+                          ", ".join(p.rule_ids))
+        return table
+
+    def _findings(self, report: AuditReport) -> Table:
+        table = Table(title="Findings", show_lines=True, expand=True)
+        table.add_column("Rule", no_wrap=True)
+        table.add_column("Outcome", no_wrap=True)
+        table.add_column("Finding and evidence", ratio=3)
+        table.add_column("Fix", ratio=2)
+        ordered = sorted(report.findings, key=lambda f: (OUTCOME_ORDER[f.outcome], f.rule_id))
+        for f in ordered:
+            body = Text(f.message)
+            for item in f.evidence[:4]:
+                body.append("\n  • " + item.describe(), style="dim")
+            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]",
+                          Text(f.outcome.value, style=_STYLE[f.outcome]), body, Text(f.fix or ""))
+        return table

@@ -1,0 +1,340 @@
+"""Load rule packs from YAML and validate them strictly.
+
+Any unknown key, bad operator, unknown fact, bad regex, missing field or duplicate id is a
+RuleFileError naming the file, the rule and the key; a broken rule is never skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openaudit.errors import RuleFileError
+from openaudit.fact_specs import FACT_SPECS
+from openaudit.models import Outcome, RepoType, Severity
+from openaudit.operators import OPERATORS, AllOf, AnyOf, Condition, Leaf, Not, compile_regex
+
+SCHEMA_VERSION = 1
+_RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+_RULE_KEYS = {"id", "name", "title", "pillar", "clause", "severity", "check", "message", "fix",
+              "rationale", "references", "examples"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One declarative rule."""
+
+    id: str
+    name: str
+    title: str
+    pillar: str
+    clause: str
+    severity: Severity
+    check: Condition
+    messages: Mapping[str, str]
+    fix: str
+    rationale: str
+    references: tuple[str, ...]
+    examples: Mapping[str, tuple[Mapping[str, Any], ...]]
+    source: str
+
+
+@dataclass(frozen=True)
+class Pillar:
+    """A pillar groups rules; its gap group decides how a failure counts toward the verdict."""
+
+    id: str
+    title: str
+    group: str
+
+
+@dataclass(frozen=True)
+class GapGroup:
+    """Pillars whose failures count as one gap, with the reason family reported for it."""
+
+    id: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerdictStep:
+    """First step whose limits hold gives the verdict; a step without limits always matches."""
+
+    verdict: str
+    max_gaps: int | None
+    max_warnings: int | None
+    max_not_tested: int | None
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A validated rule pack: pillars, the verdict policy and the rules."""
+
+    id: str
+    title: str
+    version: str
+    applies_to: RepoType
+    description: str
+    pillars: tuple[Pillar, ...]
+    groups: tuple[GapGroup, ...]
+    verdicts: tuple[VerdictStep, ...]
+    rules: tuple[Rule, ...]
+    digest: str
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """Find a rule by id."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
+    """Load ``pack.yaml`` and every other ``*.yaml`` in the directory, plus extra rule files."""
+    pack_file = directory / "pack.yaml"
+    head = _mapping(_read_yaml(pack_file), str(pack_file), "", "")
+    _keys(head, {"schema_version", "pack"}, {"schema_version", "pack"}, str(pack_file))
+    _schema_version(head, str(pack_file))
+    meta = _mapping(head["pack"], str(pack_file), "", "pack")
+    _keys(meta, {"id", "title", "version", "applies_to", "pillars", "policy", "description"},
+          {"id", "title", "version", "applies_to", "pillars", "policy"}, str(pack_file), "", "pack")
+    groups, verdicts = _policy(meta["policy"], str(pack_file))
+    pillars = _pillars(meta["pillars"], {g.id for g in groups}, str(pack_file))
+    rules: dict[str, Rule] = {}
+    files = sorted(p for p in directory.glob("*.yaml") if p.name != "pack.yaml")
+    digest = hashlib.sha256(pack_file.read_bytes())
+    for path in [*files, *extra_files]:
+        digest.update(path.read_bytes())
+        for rule in _rule_file(path, {p.id for p in pillars}, str(meta["id"]),
+                               path in extra_files):
+            if rule.id in rules and path not in extra_files:
+                raise RuleFileError(str(path), "duplicate rule id (also in "
+                                    f"{rules[rule.id].source})", rule.id, "id")
+            rules[rule.id] = rule  # a later extra file may override a built-in rule by id
+    _unique_names(rules.values())
+    try:
+        applies_to = RepoType(str(meta["applies_to"]))
+    except ValueError:
+        raise RuleFileError(str(pack_file), "must be 'model' or 'dataset'", "",
+                            "pack.applies_to") from None
+    return Pack(str(meta["id"]), str(meta["title"]), str(meta["version"]), applies_to,
+                str(meta.get("description", "")), pillars, groups, verdicts,
+                tuple(sorted(rules.values(), key=lambda r: r.id)), digest.hexdigest()[:16])
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuleFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RuleFileError(str(path), "is not valid UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise RuleFileError(str(path), f"invalid YAML{where}: "
+                            f"{getattr(exc, 'problem', None) or exc}") from None
+
+
+def _schema_version(doc: Mapping[str, Any], path: str) -> None:
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise RuleFileError(path, f"unsupported schema_version {doc.get('schema_version')!r} "
+                            f"(expected {SCHEMA_VERSION})", "", "schema_version")
+
+
+def _mapping(value: Any, path: str, rule_id: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RuleFileError(path, f"expected a mapping, got {type(value).__name__}", rule_id, key)
+    return value
+
+
+def _list(value: Any, path: str, rule_id: str, key: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise RuleFileError(path, "expected a non-empty list", rule_id, key)
+    return value
+
+
+def _str(value: Any, path: str, rule_id: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RuleFileError(path, "expected a non-empty string", rule_id, key)
+    return value.strip()
+
+
+def _keys(doc: Mapping[str, Any], allowed: set[str], required: set[str], path: str,
+          rule_id: str = "", prefix: str = "") -> None:
+    for key in sorted(set(doc) - allowed):
+        raise RuleFileError(path, f"unknown key (allowed: {', '.join(sorted(allowed))})", rule_id,
+                            f"{prefix}.{key}" if prefix else str(key))
+    for key in sorted(required - set(doc)):
+        raise RuleFileError(path, "missing required key", rule_id,
+                            f"{prefix}.{key}" if prefix else key)
+
+
+def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictStep, ...]]:
+    policy = _mapping(value, path, "", "pack.policy")
+    _keys(policy, {"groups", "verdicts"}, {"groups", "verdicts"}, path, "", "pack.policy")
+    groups = []
+    for item in _list(policy["groups"], path, "", "pack.policy.groups"):
+        g = _mapping(item, path, "", "pack.policy.groups")
+        _keys(g, {"id", "title", "reason"}, {"id", "title", "reason"}, path, "", "policy.groups")
+        groups.append(GapGroup(_str(g["id"], path, "", "groups.id"),
+                               _str(g["title"], path, "", "groups.title"),
+                               _str(g["reason"], path, "", "groups.reason")))
+    steps = []
+    limits = ("max_gaps", "max_warnings", "max_not_tested")
+    for item in _list(policy["verdicts"], path, "", "pack.policy.verdicts"):
+        s = _mapping(item, path, "", "pack.policy.verdicts")
+        _keys(s, {"verdict", *limits}, {"verdict"}, path, "", "policy.verdicts")
+        if s["verdict"] not in ("compliant", "potentially-compliant", "non-compliant"):
+            raise RuleFileError(path, f"unknown verdict {s['verdict']!r}", "", "verdicts.verdict")
+        for key in limits:
+            if key in s and (not isinstance(s[key], int) or s[key] < 0):
+                raise RuleFileError(path, "expected a non-negative integer", "", f"verdicts.{key}")
+        steps.append(VerdictStep(s["verdict"], *(s.get(k) for k in limits)))
+    if any(getattr(steps[-1], k) is not None for k in limits):
+        raise RuleFileError(path, "the last verdict step must have no limits (the fallback)", "",
+                            "pack.policy.verdicts")
+    return tuple(groups), tuple(steps)
+
+
+def _pillars(value: Any, groups: set[str], path: str) -> tuple[Pillar, ...]:
+    pillars = []
+    for item in _list(value, path, "", "pack.pillars"):
+        p = _mapping(item, path, "", "pack.pillars")
+        _keys(p, {"id", "title", "group"}, {"id", "title", "group"}, path, "", "pillars")
+        if p["group"] not in groups:
+            raise RuleFileError(path, f"unknown group {p['group']!r}", "", "pillars.group")
+        pillars.append(Pillar(str(p["id"]), str(p["title"]), str(p["group"])))
+    return tuple(pillars)
+
+
+def _rule_file(path: Path, pillars: set[str], pack_id: str, extra: bool) -> list[Rule]:
+    doc = _mapping(_read_yaml(path), str(path), "", "")
+    required = {"schema_version", "rules", "extends"} if extra else {"schema_version", "rules"}
+    _keys(doc, {"schema_version", "rules", "extends"}, required, str(path))
+    _schema_version(doc, str(path))
+    if "extends" in doc and doc["extends"] != pack_id:
+        raise RuleFileError(str(path), f"extends {doc['extends']!r} but is loaded into pack "
+                            f"{pack_id!r}", "", "extends")
+    return [_rule(item, str(path), pillars) for item in _list(doc["rules"], str(path), "", "rules")]
+
+
+def _rule(value: Any, path: str, pillars: set[str]) -> Rule:
+    raw = _mapping(value, path, "", "rules[]")
+    rule_id = str(raw.get("id", "?"))
+    _keys(raw, _RULE_KEYS, _RULE_KEYS, path, rule_id)
+    if not _RULE_ID.match(rule_id):
+        raise RuleFileError(path, "id must look like ABC-001", rule_id, "id")
+    if raw["pillar"] not in pillars:
+        raise RuleFileError(path, f"unknown pillar {raw['pillar']!r} (pack pillars: "
+                            f"{', '.join(sorted(pillars))})", rule_id, "pillar")
+    try:
+        severity = Severity(raw["severity"])
+    except ValueError:
+        raise RuleFileError(path, "must be error, warning or info", rule_id, "severity") from None
+    check = _condition(raw["check"], path, rule_id, "check")
+    return Rule(
+        rule_id, _str(raw["name"], path, rule_id, "name"), _str(raw["title"], path, rule_id,
+                                                                 "title"),
+        str(raw["pillar"]), _str(raw["clause"], path, rule_id, "clause"), severity, check,
+        _messages(raw["message"], path, rule_id), _str(raw["fix"], path, rule_id, "fix"),
+        _str(raw["rationale"], path, rule_id, "rationale"),
+        tuple(_str(r, path, rule_id, "references") for r in _list(raw["references"], path,
+                                                                    rule_id, "references")),
+        _examples(raw["examples"], path, rule_id), path)
+
+
+def _messages(value: Any, path: str, rule_id: str) -> dict[str, str]:
+    msgs = _mapping(value, path, rule_id, "message")
+    _keys(msgs, {"pass", "fail", "not_tested"}, {"pass", "fail"}, path, rule_id, "message")
+    result = {k: _str(v, path, rule_id, f"message.{k}") for k, v in msgs.items()}
+    for key, text in result.items():
+        for name in _PLACEHOLDER.findall(text):
+            if name not in FACT_SPECS and name != "reason":
+                raise RuleFileError(path, f"unknown placeholder {{{name}}}", rule_id,
+                                    f"message.{key}")
+    return result
+
+
+def _examples(value: Any, path: str, rule_id: str) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    ex = _mapping(value, path, rule_id, "examples")
+    _keys(ex, {"pass", "fail", "not_tested"}, {"pass", "fail"}, path, rule_id, "examples")
+    result: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for outcome, cases in ex.items():
+        items = []
+        for case in _list(cases, path, rule_id, f"examples.{outcome}"):
+            facts = _mapping(case if case is not None else {}, path, rule_id,
+                             f"examples.{outcome}")
+            for name in facts:
+                if name not in FACT_SPECS:
+                    raise RuleFileError(path, f"unknown fact {name!r}", rule_id,
+                                        f"examples.{outcome}")
+            items.append(facts)
+        result[Outcome(outcome.replace("_", "-")).value] = tuple(items)
+    return result
+
+
+def _condition(value: Any, path: str, rule_id: str, key: str) -> Condition:
+    node = _mapping(value, path, rule_id, key)
+    for combinator, cls in (("all", AllOf), ("any", AnyOf)):
+        if combinator in node:
+            _keys(node, {combinator}, {combinator}, path, rule_id, key)
+            items = _list(node[combinator], path, rule_id, f"{key}.{combinator}")
+            return cls(tuple(_condition(i, path, rule_id, f"{key}.{combinator}") for i in items))
+    if "not" in node:
+        _keys(node, {"not"}, {"not"}, path, rule_id, key)
+        return Not(_condition(node["not"], path, rule_id, f"{key}.not"))
+    return _leaf(node, path, rule_id, key)
+
+
+def _leaf(node: dict[str, Any], path: str, rule_id: str, key: str) -> Leaf:
+    _keys(node, {"fact", "op", "value"}, {"fact", "op"}, path, rule_id, key)
+    fact, op = node["fact"], node["op"]
+    if fact not in FACT_SPECS:
+        raise RuleFileError(path, f"unknown fact {fact!r} (see `openaudit facts --list`)",
+                            rule_id, f"{key}.fact")
+    if op not in OPERATORS:
+        raise RuleFileError(path, f"unknown operator {op!r} (operators: "
+                            f"{', '.join(sorted(OPERATORS))})", rule_id, f"{key}.op")
+    spec = OPERATORS[op]
+    if FACT_SPECS[fact].type not in spec.fact_types:
+        raise RuleFileError(path, f"operator {op!r} does not apply to {FACT_SPECS[fact].type} "
+                            f"fact {fact!r}", rule_id, f"{key}.op")
+    return Leaf(fact, op, _operand(spec.value_type, node, path, rule_id, key))
+
+
+def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str) -> Any:
+    value = node.get("value")
+    if kind == "none":
+        if "value" in node:
+            raise RuleFileError(path, "this operator takes no value", rule_id, f"{key}.value")
+        return None
+    ok = {
+        "scalar": isinstance(value, str | bool),
+        "list": isinstance(value, list) and bool(value),
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "regex": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise RuleFileError(path, f"expected a {kind} value", rule_id, f"{key}.value")
+    if kind == "regex":
+        try:
+            return compile_regex(value)
+        except re.error as exc:
+            raise RuleFileError(path, f"bad regex: {exc}", rule_id, f"{key}.value") from None
+    return tuple(value) if kind == "list" else value
+
+
+def _unique_names(rules: Any) -> None:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise RuleFileError(rule.source, f"duplicate rule name {rule.name!r} (also "
+                                f"{seen[rule.name].id})", rule.id, "name")
+        seen[rule.name] = rule
