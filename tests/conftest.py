@@ -108,3 +108,36 @@ def make_repo(tmp_hub_root: Path) -> RepoFactory:
         return tmp_hub_root
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------
+# openaudit CLI helpers
+# ---------------------------------------------------------------------------------------------
+
+
+class CliResult:
+    """Exit code, stdout and stderr of one in-process CLI run."""
+
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code = code
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def run_cli() -> Any:
+    """Run the real Typer app in-process: ``run_cli("model", "org/x", "--format", "json")``."""
+    from typer.testing import CliRunner
+
+    from openaudit.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> CliResult:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return run

@@ -576,6 +576,7 @@ _FOLD = str.maketrans({
     **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
 })
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SPACE_OR_DROP = re.compile(r"(?P<ws>[\s\u200b\u2060\ufeff]+)|(?P<drop>[\u00ad\u200c\u200d]+)")
 
 
@@ -749,7 +750,7 @@ def _excerpt(text: str, start: int, end: int) -> str:
     """Whitespace-collapsed excerpt from ``start``; short matches run on to the end of the line."""
     line_end = text.find("\n", end)
     stop = max(end, line_end if line_end != -1 else len(text))
-    raw = " ".join(text[start:min(stop, start + 4 * EXCERPT_MAX)].split())
+    raw = " ".join(text[start:min(stop, start + 4 * EXCERPT_MAX)].translate(_INVISIBLE).split())
     if len(raw) > EXCERPT_MAX:
         raw = raw[:EXCERPT_MAX - 1].rstrip() + "\u2026"
     return raw
