@@ -16,7 +16,7 @@ from openaudit.card import ParsedCard, parse_card
 from openaudit.fact_specs import FACT_SPECS
 from openaudit.licenses import Catalogue, SignalSet, scan_text
 from openaudit.models import Evidence, Facts, RepoSnapshot
-from openaudit.terms import normalise_license_values, resolve_terms
+from openaudit.terms import TermsResult, normalise_license_values, resolve_terms
 
 WEIGHT_SUFFIXES = (
     ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
@@ -110,6 +110,11 @@ def _card(snapshot: RepoSnapshot, b: _Builder) -> ParsedCard | None:
         parsed = ParsedCard({}, "missing")
     status_ev = Evidence("README.md", None, parsed.error) if parsed.error else None
     b.set("card.metadata_status", parsed.status, *([status_ev] if status_ev else []))
+    if parsed.status in ("malformed", "not-a-mapping"):
+        # What the card declares is unknowable, which is not the same as "declares nothing".
+        for name in _CARD_FIELDS:
+            b.set_unknown(name, f"README.md front matter is {parsed.status}: {parsed.error}")
+        return parsed
     _card_fields(parsed, snapshot, b)
     return parsed
 
@@ -232,15 +237,17 @@ def _gate_prompt(meta: Mapping[str, Any]) -> str:
 
 def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
            catalogue: Catalogue, signals: SignalSet, b: _Builder) -> None:
+    card_known = b.values.get("card.license") is not None
     licence_values = b.values.get("card.license") or []
-    if card is None:
-        licence_values = []
     licence_section = b.values.get("readme.section.license") or None
     result = resolve_terms(licence_values, b.values.get("card.license_name") or "",
                            snapshot.license_files, licence_section, catalogue, signals)
     files = [f.path for f in snapshot.license_files]
     b.set("license_text.files", files, *_file_ev(files))
     stated = bool(result.declared or result.unknown_ids or files or result.effective)
+    if not card_known:
+        _terms_without_card(result, files, b)
+        return
     b.set("license.declared", list(result.declared), *b.evidence.get("card.license", ()))
     b.set("license.effective", [e.id for e in result.effective],
           *b.evidence.get("card.license", ()),
@@ -261,20 +268,54 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
     b.set("terms.restrictions", list(all_restrictions), *b.evidence.get("card.license", ()),
           *restriction_ev, *b.evidence.get("access.gate_restrictions", ()),
           *b.evidence.get("access.eu_disallowed", ()))
+    _text_facts(result, files, b)
+    if not result.unreadable:
+        b.set("terms.text_read", True, *_file_ev(files))
+
+
+def _text_facts(result: TermsResult, files: list[str], b: _Builder) -> None:
     if result.unreadable:
-        reason = "licence file(s) could not be read: " + "; ".join(
-            f"{f.path}: {f.error}" for f in snapshot.license_files if f.text is None)
+        reason = "licence file(s) could not be read: " + "; ".join(result.unreadable)
         for name in ("license_text.families", "license_text.signals",
                      "license_text.restrictions", "license.mismatches", "terms.text_read"):
             b.set_unknown(name, reason)
         return
+    restriction_ev = [e for r in result.text_restrictions
+                      for e in result.evidence.get(f"restriction:{r}", ())]
     b.set("license_text.families", list(result.text_families),
           *result.evidence.get("license_text.families", ()))
     b.set("license_text.signals", sorted({h.signal_id for s in result.scans for h in s.hits}))
     b.set("license_text.restrictions", list(result.text_restrictions), *restriction_ev)
     b.set("license.mismatches", list(result.mismatches),
           *b.evidence.get("card.license", ()), *result.evidence.get("license_text.families", ()))
-    b.set("terms.text_read", True, *_file_ev(files))
+
+
+def _terms_without_card(result: TermsResult, files: list[str], b: _Builder) -> None:
+    """The card metadata is unknowable: only what licence texts establish is known."""
+    reason = b.unknown["card.license"]
+    known_from_text = bool(result.effective) and not result.unreadable
+    for name in ("license.declared", "license.unknown_ids", "terms.text_read"):
+        b.set_unknown(name, reason)
+    if files:
+        b.set("license.stated", True, *_file_ev(files))
+    else:
+        b.set_unknown("license.stated", reason)
+    text_facts = {
+        "license.effective": [e.id for e in result.effective],
+        "license.spdx": [e.spdx for e in result.effective],
+        "license.osi_approved": result.osi_approved,
+        "license.weights_terms": result.weights_terms(),
+        "license.categories": [e.category for e in result.effective],
+        "license.restrictions": list(result.catalogue_restrictions),
+    }
+    for name, value in text_facts.items():
+        if known_from_text:
+            b.set(name, value, *result.evidence.get("license_text.families", ()))
+        else:
+            b.set_unknown(name, reason)
+    gate = list(b.values.get("access.gate_restrictions") or [])
+    b.set("terms.restrictions", [*result.catalogue_restrictions, *result.text_restrictions, *gate])
+    _text_facts(result, files, b)
 
 
 def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
@@ -319,6 +360,11 @@ def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body
     sources = card_datasets + hub_datasets + tag_datasets + [lk.url for lk in data_links]
     b.set("data.sources", sources, *_link_ev(data_links),
           *b.evidence.get("card.datasets", ()))
+    if b.values.get("card.license") is None:
+        # The card's `datasets:` and `library_name` are unknowable: an empty list is not "none".
+        for name in ("data.sources", "code.inference"):
+            if not b.values[name]:
+                b.set_unknown(name, b.unknown["card.license"])
 
 
 def _in_sections(line: int, sections: tuple[md.Section, ...], names: tuple[str, ...]) -> bool:

@@ -407,6 +407,36 @@ def load_catalogue(path: Path) -> Catalogue:
 # Signals: data model and loader
 # ---------------------------------------------------------------------------------------------
 
+def _is_word(ch: str) -> bool:
+    """Same notion of a word character as ``re``'s ``\\w`` on str patterns."""
+    return ch.isalnum() or ch == "_"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled anchor; ``word_start`` means a leading ``\\b`` is checked in Python."""
+
+    pattern: re.Pattern[str]
+    word_start: bool = False
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every non-overlapping match in ``text``."""
+        if not self.word_start:
+            return [m.span() for m in self.pattern.finditer(text)]
+        found: list[tuple[int, int]] = []
+        pos, search = 0, self.pattern.search
+        while (m := search(text, pos)) is not None:
+            start, end = m.span()
+            before = _is_word(text[start - 1]) if start else False
+            after = _is_word(text[start]) if start < len(text) else False
+            if before != after:
+                found.append((start, end))
+                pos = end if end > start else start + 1
+            else:
+                pos = start + 1
+        return found
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """Phrases that pin a licence from its text (all of ``all``, none of ``none_of``)."""
@@ -439,7 +469,7 @@ class SignalSet:
 
     fingerprints: tuple[Fingerprint, ...]
     signals: tuple[Signal, ...]
-    patterns: Mapping[str, re.Pattern[str]] = field(
+    matchers: Mapping[str, Matcher] = field(
         default_factory=dict, repr=False, compare=False, hash=False)
 
     @property
@@ -464,18 +494,49 @@ def _check_phrase(path: Path, where: str, phrase: str) -> None:
             path, f"{where}: phrase {phrase!r} must be lower-case and whitespace-normalised")
 
 
-def _compile_anchor(path: Path, where: str, anchor: str) -> re.Pattern[str]:
+def _compile_anchor(path: Path, where: str, anchor: str) -> Matcher:
     """Compile one anchor: ``re:`` prefix is a regex, anything else a literal phrase."""
-    if anchor.startswith("re:"):
-        try:
-            pattern = re.compile(anchor[3:])
-        except re.error as exc:
-            raise CatalogueError(path, f"{where}: bad regex {anchor!r}: {exc}") from exc
-        if pattern.fullmatch(""):
-            raise CatalogueError(path, f"{where}: regex {anchor!r} matches the empty string")
-        return pattern
-    _check_phrase(path, where, anchor)
-    return re.compile(re.escape(anchor))
+    if not anchor.startswith("re:"):
+        _check_phrase(path, where, anchor)
+        return Matcher(re.compile(re.escape(anchor)))
+    source = anchor[3:]
+    try:
+        pattern = re.compile(source)
+    except re.error as exc:
+        raise CatalogueError(path, f"{where}: bad regex {anchor!r}: {exc}") from exc
+    if pattern.fullmatch(""):
+        raise CatalogueError(path, f"{where}: regex {anchor!r} matches the empty string")
+    alternatives = _top_level_alternatives(source)
+    if all(alt.startswith("\\b") for alt in alternatives):
+        # A leading \b hides the literal prefix from the regex engine, which then tries every
+        # position; search without it and check the word boundary in Python instead.
+        return Matcher(re.compile("|".join(alt[2:] for alt in alternatives)), word_start=True)
+    return Matcher(pattern)
+
+
+def _top_level_alternatives(source: str) -> list[str]:
+    """Split a regex on ``|`` outside groups, character classes and escapes."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, in_class, escaped = 0, False, False
+    for ch in source:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
 
 
 def _parse_fingerprint(path: Path, raw: Any, index: int) -> Fingerprint:
@@ -506,8 +567,8 @@ def _parse_fingerprint(path: Path, raw: Any, index: int) -> Fingerprint:
 
 
 def _parse_signal(path: Path, raw: Any, index: int,
-                  patterns: dict[str, re.Pattern[str]]) -> Signal:
-    """Validate one raw signal and compile its anchors into ``patterns``."""
+                  matchers: dict[str, Matcher]) -> Signal:
+    """Validate one raw signal and compile its anchors into ``matchers``."""
     where = f"signal #{index + 1}"
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         where = f"signal '{raw['id']}'"
@@ -522,7 +583,7 @@ def _parse_signal(path: Path, raw: Any, index: int,
     window = _int(path, where, raw, "window", 1) if "window" in raw else DEFAULT_WINDOW
     min_distinct = _int(path, where, raw, "min_distinct", 2) if "min_distinct" in raw else 0
     globs = _str_list(path, where, raw, "path_any_of") if "path_any_of" in raw else ()
-    groups = _parse_groups(path, where, raw["any_of"], patterns)
+    groups = _parse_groups(path, where, raw["any_of"], matchers)
     if min_distinct > len(groups):
         raise CatalogueError(path, f"{where}: min_distinct exceeds the number of items")
     return Signal(id=signal_id, restriction=restriction, weight=weight, window=window,
@@ -531,7 +592,7 @@ def _parse_signal(path: Path, raw: Any, index: int,
 
 
 def _parse_groups(path: Path, where: str, raw: Any,
-                  patterns: dict[str, re.Pattern[str]]) -> tuple[tuple[str, ...], ...]:
+                  matchers: dict[str, Matcher]) -> tuple[tuple[str, ...], ...]:
     """Validate ``any_of`` (a non-empty list of non-empty anchor lists) and compile anchors."""
     if not isinstance(raw, list) or not raw:
         raise CatalogueError(path, f"{where}: key 'any_of' must be a non-empty list of lists")
@@ -541,8 +602,8 @@ def _parse_groups(path: Path, where: str, raw: Any,
             raise CatalogueError(path, f"{where}: every 'any_of' group must be a non-empty list")
         anchors = _str_list(path, where, {"any_of": group}, "any_of", allow_empty=False)
         for anchor in anchors:
-            if anchor not in patterns:
-                patterns[anchor] = _compile_anchor(path, where, anchor)
+            if anchor not in matchers:
+                matchers[anchor] = _compile_anchor(path, where, anchor)
         groups.append(anchors)
     return tuple(groups)
 
@@ -557,14 +618,14 @@ def load_signals(path: Path) -> SignalSet:
     if not isinstance(raw_fps, list) or not isinstance(raw_sigs, list) or not raw_sigs:
         raise CatalogueError(path, "top level: 'fingerprints' and 'signals' must be lists")
     fingerprints = tuple(_parse_fingerprint(path, raw, i) for i, raw in enumerate(raw_fps))
-    patterns: dict[str, re.Pattern[str]] = {}
-    signals = tuple(_parse_signal(path, raw, i, patterns) for i, raw in enumerate(raw_sigs))
+    matchers: dict[str, Matcher] = {}
+    signals = tuple(_parse_signal(path, raw, i, matchers) for i, raw in enumerate(raw_sigs))
     seen: set[str] = set()
     for sig in signals:
         if sig.id in seen:
             raise CatalogueError(path, f"signal '{sig.id}': duplicate id")
         seen.add(sig.id)
-    return SignalSet(fingerprints=fingerprints, signals=signals, patterns=patterns)
+    return SignalSet(fingerprints=fingerprints, signals=signals, matchers=matchers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,8 +637,12 @@ _FOLD = str.maketrans({
     **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
 })
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
-_SPACE_OR_DROP = re.compile(r"(?P<ws>[\s\u200b\u2060\ufeff]+)|(?P<drop>[\u00ad\u200c\u200d]+)")
+_DROP_CHARS = "\u00ad\u200c\u200d"  # soft hyphen, zero-width (non-)joiner: removed
+_SPACE_CLASS = "\\s\u200b\u2060\ufeff"  # whitespace, zero-width space, word joiner, BOM
+_INVISIBLE = dict.fromkeys(map(ord, _DROP_CHARS + "\u200b\u2060\ufeff"))
+# Maximal runs of whitespace/invisible characters, except a lone plain space (already normal).
+# Skipping lone spaces keeps the Python-level loop to roughly one step per line.
+_RUN = re.compile(f"[{_SPACE_CLASS}{_DROP_CHARS}]{{2,}}|(?! )[{_SPACE_CLASS}{_DROP_CHARS}]|^ ")
 
 
 @dataclass(frozen=True)
@@ -611,14 +676,14 @@ def _normalise(text: str) -> _Normalised:
     seg_norm: list[int] = []
     seg_orig: list[int] = []
     npos = last = 0
-    for m in _SPACE_OR_DROP.finditer(folded):
+    for m in _RUN.finditer(folded):
         start, end = m.span()
         if start > last:
             seg_norm.append(npos)
             seg_orig.append(last)
             parts.append(folded[last:start])
             npos += start - last
-        if m.lastgroup == "ws" and npos > 0 and not parts[-1].endswith(" "):
+        if npos > 0 and m.group().strip(_DROP_CHARS):
             seg_norm.append(npos)
             seg_orig.append(start)
             parts.append(" ")
@@ -813,7 +878,7 @@ def scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
     def occ(anchor: str) -> list[_Span]:
         spans = cache.get(anchor)
         if spans is None:
-            spans = [m.span() for m in signals.patterns[anchor].finditer(norm.text)]
+            spans = signals.matchers[anchor].spans(norm.text)
             cache[anchor] = spans
         return spans
 

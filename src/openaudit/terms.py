@@ -96,7 +96,7 @@ def resolve_terms(
         unknown = [u for u in unknown if u not in ("other", "unknown")]
     return TermsResult(tuple(declared), tuple(effective), tuple(unknown), scans, text_restr,
                        tuple(families), tuple(mismatches), evidence,
-                       tuple(sorted(f.path for f in unreadable)))
+                       tuple(sorted(f"{f.path} ({f.error})" for f in unreadable)))
 
 
 def _declared(
