@@ -18,7 +18,7 @@ from openaudit.models import (
     Target,
     Verdict,
 )
-from openaudit.operators import evaluate, referenced_facts
+from openaudit.operators import Condition, Leaf, evaluate, leaves, referenced_facts
 from openaudit.ruleset import Pack, Rule
 
 _WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
@@ -48,7 +48,7 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
         severity=rule.severity,
         outcome=outcome,
         message=render_message(template, facts.values, reason),
-        evidence=_evidence(names, facts),
+        evidence=_evidence(rule.check, facts),
         fix="" if outcome is Outcome.PASS else rule.fix,
         clause=rule.clause,
         reason_code=f"{rule.id}:{rule.name}",
@@ -79,10 +79,11 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _evidence(names: list[str], facts: Facts) -> tuple[Evidence, ...]:
+def _evidence(cond: Condition, facts: Facts) -> tuple[Evidence, ...]:
     items: list[Evidence] = []
-    for name in names:
-        found = facts.evidence.get(name)
+    for leaf in leaves(cond):
+        name = leaf.fact
+        found = _specific_evidence(leaf, facts) or facts.evidence.get(name)
         if found:
             items.extend(found)
         elif facts.values.get(name) is None:
@@ -92,6 +93,17 @@ def _evidence(names: list[str], facts: Facts) -> tuple[Evidence, ...]:
             items.append(Evidence(f"fact {name}", None, format_value(facts.values.get(name))))
     unique = list(dict.fromkeys(items))
     return tuple(unique[:_MAX_EVIDENCE])
+
+
+def _specific_evidence(leaf: Leaf, facts: Facts) -> list[Evidence]:
+    """For "contains X" checks, the evidence recorded for X alone (e.g. one restriction)."""
+    if leaf.op not in ("contains", "contains_any"):
+        return []
+    wanted = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+    found: list[Evidence] = []
+    for value in wanted:
+        found.extend(facts.evidence.get(f"{leaf.fact}:{value}", ()))
+    return found
 
 
 def pillar_outcome(findings: list[Finding]) -> Outcome:

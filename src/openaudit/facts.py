@@ -268,9 +268,29 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
     b.set("terms.restrictions", list(all_restrictions), *b.evidence.get("card.license", ()),
           *restriction_ev, *b.evidence.get("access.gate_restrictions", ()),
           *b.evidence.get("access.eu_disallowed", ()))
+    _per_restriction_evidence(result, b)
     _text_facts(result, files, b)
     if not result.unreadable:
         b.set("terms.text_read", True, *_file_ev(files))
+
+
+def _per_restriction_evidence(result: TermsResult, b: _Builder) -> None:
+    """Evidence keyed ``terms.restrictions:<name>``, so a finding cites only its own clauses."""
+    for entry in result.effective:
+        for name in entry.restrictions:
+            key = f"terms.restrictions:{name}"
+            b.evidence[key] = (*b.evidence.get(key, ()), *b.evidence.get("card.license", ()),
+                               Evidence("licence catalogue", None, f"{entry.id}: {name}"))
+    for name in result.text_restrictions:
+        key = f"terms.restrictions:{name}"
+        b.evidence[key] = (*b.evidence.get(key, ()), *result.evidence.get(f"restriction:{name}", ()))
+    for item in b.evidence.get("access.gate_restrictions", ()):
+        for name in b.values.get("access.gate_restrictions") or ():
+            key = f"terms.restrictions:{name}"
+            b.evidence[key] = (*b.evidence.get(key, ()), item)
+    if b.values.get("access.eu_disallowed"):
+        key = "terms.restrictions:territorial"
+        b.evidence[key] = (*b.evidence.get(key, ()), *b.evidence.get("access.eu_disallowed", ()))
 
 
 def _text_facts(result: TermsResult, files: list[str], b: _Builder) -> None:

@@ -414,27 +414,41 @@ def _is_word(ch: str) -> bool:
 
 @dataclass(frozen=True)
 class Matcher:
-    """A compiled anchor; ``word_start`` means a leading ``\\b`` is checked in Python."""
+    """A compiled anchor, kept as one pattern per top-level alternative.
 
-    pattern: re.Pattern[str]
-    word_start: bool = False
+    Python's ``re`` only skips ahead quickly when a pattern starts with a literal, so each
+    alternative is compiled on its own and a leading ``\\b`` is checked in Python
+    (``parts`` holds ``(pattern, check_word_start)`` pairs).
+    """
+
+    parts: tuple[tuple[re.Pattern[str], bool], ...]
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) of every non-overlapping match in ``text``."""
-        if not self.word_start:
-            return [m.span() for m in self.pattern.finditer(text)]
-        found: list[tuple[int, int]] = []
-        pos, search = 0, self.pattern.search
-        while (m := search(text, pos)) is not None:
-            start, end = m.span()
-            before = _is_word(text[start - 1]) if start else False
-            after = _is_word(text[start]) if start < len(text) else False
-            if before != after:
-                found.append((start, end))
-                pos = end if end > start else start + 1
-            else:
-                pos = start + 1
-        return found
+        """Sorted (start, end) of every match of every alternative in ``text``."""
+        if len(self.parts) == 1:
+            return _part_spans(*self.parts[0], text)
+        found: set[tuple[int, int]] = set()
+        for pattern, word_start in self.parts:
+            found.update(_part_spans(pattern, word_start, text))
+        return sorted(found)
+
+
+def _part_spans(pattern: re.Pattern[str], word_start: bool, text: str) -> list[tuple[int, int]]:
+    """Non-overlapping matches of one alternative, with an optional word-start check."""
+    if not word_start:
+        return [m.span() for m in pattern.finditer(text)]
+    found: list[tuple[int, int]] = []
+    pos, search = 0, pattern.search
+    while (m := search(text, pos)) is not None:
+        start, end = m.span()
+        before = _is_word(text[start - 1]) if start else False
+        after = _is_word(text[start]) if start < len(text) else False
+        if before != after:
+            found.append((start, end))
+            pos = end if end > start else start + 1
+        else:
+            pos = start + 1
+    return found
 
 
 @dataclass(frozen=True)
@@ -498,20 +512,22 @@ def _compile_anchor(path: Path, where: str, anchor: str) -> Matcher:
     """Compile one anchor: ``re:`` prefix is a regex, anything else a literal phrase."""
     if not anchor.startswith("re:"):
         _check_phrase(path, where, anchor)
-        return Matcher(re.compile(re.escape(anchor)))
+        return Matcher(((re.compile(re.escape(anchor)), False),))
     source = anchor[3:]
     try:
-        pattern = re.compile(source)
+        whole = re.compile(source)
     except re.error as exc:
         raise CatalogueError(path, f"{where}: bad regex {anchor!r}: {exc}") from exc
-    if pattern.fullmatch(""):
+    if whole.fullmatch(""):
         raise CatalogueError(path, f"{where}: regex {anchor!r} matches the empty string")
-    alternatives = _top_level_alternatives(source)
-    if all(alt.startswith("\\b") for alt in alternatives):
-        # A leading \b hides the literal prefix from the regex engine, which then tries every
-        # position; search without it and check the word boundary in Python instead.
-        return Matcher(re.compile("|".join(alt[2:] for alt in alternatives)), word_start=True)
-    return Matcher(pattern)
+    parts: list[tuple[re.Pattern[str], bool]] = []
+    for alternative in _top_level_alternatives(source):
+        word_start = alternative.startswith("\\b")
+        try:
+            parts.append((re.compile(alternative[2:] if word_start else alternative), word_start))
+        except re.error as exc:  # e.g. a global flag that only the whole pattern may carry
+            raise CatalogueError(path, f"{where}: cannot split regex {anchor!r}: {exc}") from exc
+    return Matcher(tuple(parts))
 
 
 def _top_level_alternatives(source: str) -> list[str]:
@@ -662,11 +678,16 @@ class _Normalised:
 
 
 def _lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without changing its length (rare letters that grow are kept)."""
+    """Lower-case ``text`` without changing its length.
+
+    The few letters whose lower case is longer (e.g. dotted capital I) keep only the first
+    character of it, so offsets stay one-to-one.
+    """
     low = text.lower()
     if len(low) == len(text):
         return low
-    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    odd = {ch: ch.lower()[0] for ch in set(text) if len(ch.lower()) != 1}
+    return text.translate(str.maketrans(odd)).lower()
 
 
 def _normalise(text: str) -> _Normalised:

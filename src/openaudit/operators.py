@@ -125,6 +125,15 @@ def evaluate(cond: Condition, facts: Mapping[str, Any]) -> Tri:
     return True if True in results else (None if None in results else False)
 
 
+def leaves(cond: Condition) -> list[Leaf]:
+    """Every leaf of a condition, in order."""
+    if isinstance(cond, Leaf):
+        return [cond]
+    if isinstance(cond, Not):
+        return leaves(cond.item)
+    return [leaf for item in cond.items for leaf in leaves(item)]
+
+
 def referenced_facts(cond: Condition) -> list[str]:
     """Fact names a condition reads, in order of first appearance."""
     if isinstance(cond, Leaf):
