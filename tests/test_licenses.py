@@ -355,7 +355,7 @@ def test_identity_fingerprints_are_present(signals: SignalSet) -> None:
 
 RAIL_TEXT = """Sample Open RAIL-M style licence (test paraphrase)
 
-1. "Derivatives of the Model" also covers models taught from this model's outputs, e.g. distillation.
+1. "Derivatives of the Model" also covers models taught on its outputs, e.g. by distillation.
 2. You agree not to use the Model or Derivatives of the Model for any purpose in Attachment A.
 3. The use-based restrictions of clause 2 must be copied as an enforceable provision into
    any agreement under which you hand the Model on.
@@ -369,9 +369,9 @@ You agree not to use the Model:
 
 LLAMA_TEXT = """LLAMA 2 COMMUNITY LICENSE AGREEMENT
 "Llama 2 Version Release Date" is the day the files were first published.
-Use must obey the Acceptable Use Policy (https://ai.meta.com/llama/use-policy), which is incorporated by reference here.
-You will not use the files, or any output of them, to improve any other large language model.
-If your products have more than 700 million monthly active users on the Llama 2 Version Release Date, you must request a license from Meta, which it may give at its sole discretion.
+Follow the Acceptable Use Policy (ai.meta.com/llama/use-policy), incorporated by reference.
+You will not use the files or their output to improve any other large language model.
+Past 700 million monthly active users you must request a license from Meta.
 If you institute litigation against Meta about the files, your licences terminate.
 """
 
@@ -393,6 +393,7 @@ Anyone may copy this text word for word, but not change it.
 You may not impose any further restrictions on how recipients exercise these rights.
 An older version allowed passing object code on only for noncommercial distribution.
 You may not propagate or modify a covered work except as this licence allows.
+Library authors may prefer the GNU Lesser General Public License instead.
 """
 
 MIT_TEXT = """MIT License
@@ -405,7 +406,8 @@ The name of the lab may not be used to endorse or promote products made from the
 THE SOFTWARE COMES AS IS; THE AUTHORS ARE NOT LIABLE FOR USE OR OTHER DEALINGS IN THE SOFTWARE.
 """
 
-MIT_RIDER = "\nExtra term: the weights in this repository may be used for non-commercial purposes only.\n"
+MIT_RIDER = ("\nExtra term: the weights in this repository may be used for "
+             "non-commercial purposes only.\n")
 
 CC_BY_NC_TEXT = """Creative Commons Attribution-NonCommercial 4.0 International Public License
 You may reuse the material with credit, but only for NonCommercial purposes.
@@ -485,6 +487,43 @@ def test_scan_mit_with_rider(signals: SignalSet) -> None:
     assert hit.excerpt.startswith("non-commercial purposes only")
 
 
+def test_long_tail_after_mit_is_a_bundle_not_a_rider(signals: SignalSet) -> None:
+    bundle = MIT_TEXT + "\nBundled parts:\n" + "Some other permissive notice text here.\n" * 80
+    assert scan_text(bundle, "LICENSE", signals).families == ("mit",)
+
+
+GEMMA_TEXT = """Gemma Terms of Use (test paraphrase)
+Anyone you pass Gemma to must get the use restrictions of 3.2 as an enforceable provision.
+Your use follows the Gemma Prohibited Use Policy.
+Google may restrict (remotely or otherwise) usage it thinks breaks these terms.
+You shall make reasonable efforts to use the latest version of Gemma.
+"""
+
+FALCON_TEXT = """Falcon 180B TII License Version 1.0 (test paraphrase)
+The Acceptable Use Policy may be updated from time to time, so you must monitor the web address.
+Offering the model as a hosted service requires a separate license from TII.
+"""
+
+STABILITY_TEXT = """Stability AI Community License Agreement (test paraphrase)
+Free for you while your annual revenue stays below US$1,000,000.
+Above that, you must register with Stability and take a commercial licence.
+"""
+
+
+@pytest.mark.parametrize(("text", "family", "expected"), [
+    (GEMMA_TEXT, "gemma", ("acceptable-use-policy", "flow-down", "remote-restriction")),
+    (FALCON_TEXT, "falcon-180b-license", ("acceptable-use-policy", "hosting-licence")),
+    (STABILITY_TEXT, "stabilityai-ai-community", ("revenue-cap",)),
+])
+def test_scan_vendor_terms(signals: SignalSet, catalogue: Catalogue, text: str, family: str,
+                           expected: tuple[str, ...]) -> None:
+    scan = scan_text(text, "LICENSE", signals)
+    assert scan.families == (family,)
+    assert scan.restrictions == expected
+    # whatever the text shows is also recorded in the catalogue for that licence
+    assert set(expected) <= set(catalogue.get(family).restrictions)
+
+
 def test_scan_cc_by_nc(signals: SignalSet) -> None:
     scan = scan_text(CC_BY_NC_TEXT, "LICENSE.md", signals)
     assert scan.families == ("cc-by-nc-4.0",)
@@ -506,7 +545,8 @@ def test_scan_odd_unicode(signals: SignalSet) -> None:
 
 
 def test_normalise_text_folds_quotes_dashes_and_space() -> None:
-    assert normalise_text("  A\u2019B \u201cC\u201d\u2013D\n\n\tE\u00adF\u200b ") == "a'b \"c\"-d ef "
+    raw = "  A\u2019B \u201cC\u201d\u2013D\n\n\tE\u00adF\u200b \u0130"
+    assert normalise_text(raw) == "a'b \"c\"-d ef i"
 
 
 def test_weak_hit_alone_adds_no_restriction(signals: SignalSet) -> None:

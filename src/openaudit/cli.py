@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -41,7 +41,7 @@ app = typer.Typer(
     "with the evidence.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,
 )
 rules_app = typer.Typer(help="List the rules and their packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -131,7 +131,9 @@ def dataset(
 @app.command(epilog="Example: openaudit check ./my-model --fail-on potentially-compliant")
 def check(
     path: Annotated[Path, typer.Argument(help="Folder laid out as it will be pushed.")],
-    repo_type: RepoTypeOpt = RepoType.MODEL,
+    repo_type: Annotated[str, typer.Option(
+        "--repo-type", help="model, dataset, or auto (a card with dataset keys such as "
+        "task_categories or source_datasets is a dataset).")] = "auto",
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
     fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
@@ -140,9 +142,13 @@ def check(
     renderer = _renderer(fmt)
 
     def run() -> AuditResult:
+        from openaudit.local import detect_repo_type
         from openaudit.pipeline import audit_folder
 
-        return audit_folder(path, repo_type, _ruleset(rules))
+        ruleset = _ruleset(rules)
+        kind = _repo_type(repo_type) or (detect_repo_type(path) if path.is_dir()
+                                         else RepoType.MODEL)
+        return audit_folder(path, kind, ruleset)
 
     result = _guarded(run)
     _finish(result, renderer, fail_on)
@@ -245,6 +251,15 @@ def _ruleset(extra: list[Path] | None) -> Ruleset:
     from openaudit.packs import load_ruleset
 
     return load_ruleset(tuple(extra or ()))
+
+
+def _repo_type(value: str) -> RepoType | None:
+    if value == "auto":
+        return None
+    try:
+        return RepoType(value)
+    except ValueError:
+        raise UsageError(f"unknown repo type '{value}'", "use model, dataset or auto") from None
 
 
 def _renderer(fmt: str) -> OutputFormat:

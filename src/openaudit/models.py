@@ -129,7 +129,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Facts:
-    """The flat fact mapping the rules see, plus why some facts are unknown and where each came from.
+    """The flat fact mapping the rules see, why some facts are unknown, and where each came from.
 
     A fact whose value is None is *unknown* (the evidence could not be read); ``unknown_reasons``
     says why. Absent evidence is an empty value (``[]``, ``""``, ``False``), never None.

@@ -309,7 +309,7 @@ def _leaf(node: dict[str, Any], path: str, rule_id: str, key: str) -> Leaf:
 
 
 def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str) -> Any:
-    value = node.get("value")
+    value: Any = node.get("value")
     if kind == "none":
         if "value" in node:
             raise RuleFileError(path, "this operator takes no value", rule_id, f"{key}.value")

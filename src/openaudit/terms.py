@@ -167,7 +167,8 @@ def _scan_evidence(scans: Iterable[TextScan]) -> dict[str, tuple[Evidence, ...]]
         item = Evidence(hit.path, hit.line, f"[{hit.signal_id}] {hit.excerpt}")
         by_restriction.setdefault(hit.restriction, []).append(item)
     families = [
-        Evidence(s.path, None, "identified as " + ", ".join(s.families)) for s in scans if s.families
+        Evidence(s.path, None, "identified as " + ", ".join(s.families))
+        for s in scans if s.families
     ]
     result = {f"restriction:{k}": tuple(v) for k, v in by_restriction.items()}
     result["license_text.families"] = tuple(families)
