@@ -114,7 +114,7 @@ def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
 
     A gated file becomes an unreadable FileText (so "not tested"), never an error or a pass.
     """
-    from huggingface_hub import hf_hub_download, hf_hub_url
+    from huggingface_hub import constants, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError
     from huggingface_hub.file_download import get_hf_file_metadata
 
@@ -126,6 +126,8 @@ def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
     except LocalEntryNotFoundError:
         if options.offline:
             return FileText(path, None, "not in the local Hub cache (--offline)")
+    # hf_hub_download reads its GET timeout from this module constant, not from an argument.
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(options.timeout))
     try:
         url = hf_hub_url(repo_id, path, repo_type=repo_type.value, revision=sha,
                          endpoint=options.endpoint)
@@ -250,12 +252,25 @@ def _one_line(exc: BaseException) -> str:
 
 def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
             limit: int = 5) -> tuple[str, ...]:
-    """Repo ids similar to an unknown one, from a Hub search on its name (best effort)."""
+    """Repo ids similar to an unknown one, from a Hub search on its name (best effort).
+
+    The search goes through huggingface_hub's own session and headers but with our timeout:
+    ``list_models`` has no timeout parameter and retries for ~20 s, too long for a courtesy.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub import get_session
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+    endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
     name = repo_id.split("/")[-1]
-    api = _api(options)
     try:
-        lister = api.list_models if repo_type is RepoType.MODEL else api.list_datasets
-        found = [item.id for item in lister(search=name, limit=limit)]
+        response = get_session().get(
+            f"{endpoint}/api/{repo_type.value}s", params={"search": name, "limit": limit},
+            headers=build_hf_headers(token=options.token, library_name="openaudit",
+                                     library_version=__version__),
+            timeout=options.timeout)
+        items = response.json() if response.status_code == 200 else []
+        found = [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
     except Exception:  # suggestions are a courtesy; never let them mask the real error
         return ()
-    return tuple(sorted(found))
+    return tuple(sorted(found)[:limit])
