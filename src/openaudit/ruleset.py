@@ -21,6 +21,8 @@ from openaudit.models import Outcome, RepoType, Severity
 from openaudit.operators import OPERATORS, AllOf, AnyOf, Condition, Leaf, Not, compile_regex
 
 SCHEMA_VERSION = 1
+# libyaml's safe loader when available: rule packs load several times faster.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _RULE_KEYS = {"id", "name", "title", "pillar", "clause", "severity", "check", "message", "fix",
@@ -129,7 +131,7 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as exc:
         raise RuleFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
