@@ -211,3 +211,22 @@ def test_offline_without_cache_is_exit_3(hub_env: Any, fake_hub: FakeHub, run_cl
     assert result.code == 3
     assert "not in the local cache" in result.stderr
     assert fake_hub.requests == []
+
+
+def test_unreadable_readme_uses_hub_card_data_and_marks_the_rest_not_tested(
+    hub_env: Any, make_repo: Any, tmp_hub_root: Path, run_cli: Any
+) -> None:
+    make_repo("models/acme/closed-card", files={
+        "README.md": "---\nlicense: apache-2.0\nlibrary_name: transformers\n---\n"
+                     "## Training Data\nhttps://example.org/corpus\n",
+        "model.safetensors": "x"},
+        hub={"gated": "auto", "public_files": [".gitattributes"]})
+    with FakeHub(tmp_hub_root) as hub:
+        report = audit(run_cli, hub, "acme/closed-card").json()
+    f = findings(report)
+    assert f["USE-002"]["outcome"] == "pass"  # the licence id comes from the Hub's cardData
+    assert f["CODE-002"]["outcome"] == "pass"  # library_name from cardData
+    for rule in ("DATA-001", "DATA-002", "CODE-001"):
+        assert f[rule]["outcome"] == "not-tested", rule
+        assert "README.md could not be read" in f[rule]["message"]
+    assert report["verdict"] == "potentially-compliant"

@@ -350,15 +350,21 @@ def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body
     library = b.values.get("card.library_name") or ""
     lib_marker = [f"library:{library}"] if library else []
     if body is None:
+        # README unreadable: what the Hub and the file list show is known; an empty result is
+        # unknown, because the README may hold the links that would fill it.
         reason = f"README.md could not be read: {snapshot.readme.error if snapshot.readme else ''}"
         for name in ("links.code", "links.papers", "links.checkpoints", "code.data_processing",
-                     "code.evaluation", "data.sources"):
+                     "code.evaluation"):
             b.set_unknown(name, reason)
         b.set("links.arxiv", tag_arxiv)
         b.set("links.datasets", tag_datasets + card_datasets)
-        b.set("code.training", train_files) if train_files else b.set_unknown("code.training",
-                                                                              reason)
-        b.set("code.inference", py_files + lib_marker)
+        for name, values in (("code.training", train_files),
+                             ("code.inference", py_files + lib_marker),
+                             ("data.sources", tag_datasets + card_datasets)):
+            if values:
+                b.set(name, values)
+            else:
+                b.set_unknown(name, reason)
         return
     links = body.links
     code_links = [lk for lk in links if lk.kinds]
