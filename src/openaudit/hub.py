@@ -257,8 +257,7 @@ def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
     The search goes through huggingface_hub's own session and headers but with our timeout:
     ``list_models`` has no timeout parameter and retries for ~20 s, too long for a courtesy.
     """
-    from huggingface_hub import constants
-    from huggingface_hub import get_session
+    from huggingface_hub import constants, get_session
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
     endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
