@@ -61,7 +61,8 @@ def assert_error(err: RuleFileError, path: Path, rule_id: str, key: str) -> None
     assert err.path == str(path)
     assert err.rule_id == rule_id
     assert err.key == key
-    prefix = str(path) + (f", rule {rule_id}" if rule_id else "") + (f", key '{key}'" if key else "")
+    prefix = str(path) + (f", rule {rule_id}" if rule_id else "")
+    prefix += f", key '{key}'" if key else ""
     assert str(err).startswith(prefix + ": "), str(err)
     assert err.hint  # every RuleFileError says what to do next
 
@@ -488,12 +489,10 @@ def test_missing_path_raises(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known loader bugs (reported; strict xfail so a fix makes these fail until the mark is removed)
+# Loader bugs found in review, now fixed: these guard against regressions
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(raises=TypeError, strict=True,
-                   reason="ruleset._rule: `raw['pillar'] not in pillars` hashes the value")
 def test_list_valued_pillar_is_a_rule_file_error(pack_dir: Path) -> None:
     rule = base_rule()
     rule["pillar"] = ["terms"]
@@ -502,8 +501,6 @@ def test_list_valued_pillar_is_a_rule_file_error(pack_dir: Path) -> None:
         load_pack(pack_dir)
 
 
-@pytest.mark.xfail(raises=TypeError, strict=True,
-                   reason="ruleset._leaf: `fact not in FACT_SPECS` hashes the value")
 def test_list_valued_fact_is_a_rule_file_error(pack_dir: Path) -> None:
     rule = base_rule()
     rule["check"] = {"fact": ["license.stated"], "op": "exists"}
@@ -512,9 +509,6 @@ def test_list_valued_fact_is_a_rule_file_error(pack_dir: Path) -> None:
         load_pack(pack_dir)
 
 
-@pytest.mark.xfail(strict=True, reason="ruleset._operand does not check the value against the "
-                   "fact type: `equals: false` (YAML bool) on the str fact access.gated loads "
-                   "and can never be true")
 def test_equals_value_must_match_fact_type(pack_dir: Path) -> None:
     rule = base_rule()
     rule["check"] = {"fact": "access.gated", "op": "equals", "value": False}
@@ -523,9 +517,6 @@ def test_equals_value_must_match_fact_type(pack_dir: Path) -> None:
         load_pack(pack_dir)
 
 
-@pytest.mark.xfail(strict=True, reason="ruleset.load_pack skips the duplicate-id check for "
-                   "every rule of an extra file, so two rules with one id in the same extra "
-                   "file silently keep the last")
 def test_duplicate_id_inside_one_extra_file(pack_dir: Path, tmp_path: Path) -> None:
     first = base_rule()
     first.update(id="MINI-002", name="first")

@@ -61,7 +61,7 @@ def parse_card(text: str) -> ParsedCard:
 def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, line in enumerate(yaml_lines):
-        match = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
+        match = re.match(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*:", line)
         if match and match.group(1) not in found:
             found[match.group(1)] = i + offset
     return found

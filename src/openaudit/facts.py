@@ -22,7 +22,9 @@ WEIGHT_SUFFIXES = (
     ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
     ".onnx", ".tflite", ".mlmodel", ".nemo", ".npz", ".pdparams", ".ot",
 )
-_NOT_WEIGHTS = re.compile(r"(^|/)(training_args|tokenizer|vocab)[^/]*$", re.I)
+# Training state saved next to checkpoints is not the model's parameters.
+_NOT_WEIGHTS = re.compile(
+    r"(^|/)(training_args|tokenizer|vocab|optimizer|scheduler|rng_state|trainer_state)[^/]*$", re.I)
 CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".js", ".ts", ".rs", ".go", ".c", ".cpp", ".jl", ".r")
 DATA_SUFFIXES = (
     ".parquet", ".jsonl", ".json.gz", ".jsonl.gz", ".jsonl.zst", ".csv", ".tsv", ".arrow",
@@ -30,9 +32,12 @@ DATA_SUFFIXES = (
     ".tar", ".tar.gz", ".zip", ".zst", ".wav", ".flac", ".mp3", ".jpg", ".png", ".webdataset",
 )
 LICENCE_FILE = re.compile(
-    r"^(licen[cs]e|copying|use_policy|notice)([._-].*)?$|licen[cs]e.*\.(md|txt)$|"
+    r"^(licen[cs]e|copying|use_policy|notices?)([._-].*)?$|licen[cs]e.*\.(md|txt)$|"
     r"acceptable[_-]?use", re.I,
 )
+# Licence texts are text: a LICENSE.png or license_check.py is not one.
+_NOT_LICENCE_TEXT = re.compile(
+    r"\.(png|jpe?g|gif|svg|pdf|py|js|ts|json|ya?ml|toml|sh|ipynb|safetensors|bin|zip|gz)$", re.I)
 _CHECKPOINTS = re.compile(
     r"intermediate checkpoints?|checkpoints? (are|were) (available|released|published)|"
     r"\brevision\s*=\s*[\"']?step|\bstep\d{3,}\b|branches? (named|called|for each)", re.I,
@@ -68,7 +73,8 @@ class _Builder:
 
 def is_licence_file(path: str) -> bool:
     """True for LICENSE*, LICENCE*, COPYING*, USE_POLICY*, NOTICE*, *license*.md/txt."""
-    return bool(LICENCE_FILE.search(PurePosixPath(path).name))
+    name = PurePosixPath(path).name
+    return bool(LICENCE_FILE.search(name)) and not _NOT_LICENCE_TEXT.search(name)
 
 
 def is_weights_file(path: str) -> bool:
@@ -134,7 +140,7 @@ def _card_fields(card: ParsedCard, snapshot: RepoSnapshot, b: _Builder) -> None:
         if key not in meta:
             return ()
         line = card.key_lines.get(key)
-        source = "README.md" if line else "Hub API cardData"
+        source = "Hub API cardData" if not line and snapshot.source == "hub" else "README.md"
         return (Evidence(source, line, f"{key}: {_short(meta[key])}"),)
 
     licences, note = normalise_license_values(meta.get("license"))
@@ -214,6 +220,17 @@ def _access(meta: Mapping[str, Any], snapshot: RepoSnapshot, signals: SignalSet,
             b: _Builder) -> None:
     gated = str(snapshot.gated).lower()
     gated = gated if gated in ("auto", "manual") else "false"
+    if b.values.get("card.license") is None:
+        # The card is unreadable or broken: what it declares about gating is unknowable. On the
+        # Hub the gate itself is still known from the API.
+        reason = b.unknown.get("card.license", "the card metadata could not be read")
+        if snapshot.source == "hub":
+            b.set("access.gated", gated, Evidence("Hub API: gated", None, gated))
+        else:
+            b.set_unknown("access.gated", reason)
+        for name in ("access.gate_prompt", "access.eu_disallowed", "access.gate_restrictions"):
+            b.set_unknown(name, reason)
+        return
     b.set("access.gated", gated, Evidence("Hub API: gated" if snapshot.source == "hub"
                                           else "README.md front matter: gated", None, gated))
     prompt = _gate_prompt(meta)
@@ -261,7 +278,7 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
     b.set("license.categories", [e.category for e in result.effective])
     b.set("license.restrictions", list(result.catalogue_restrictions),
           *b.evidence.get("card.license", ()))
-    gate = list(b.values["access.gate_restrictions"])
+    gate = list(b.values["access.gate_restrictions"] or [])
     eu = ["territorial"] if b.values["access.eu_disallowed"] else []
     all_restrictions = {*result.catalogue_restrictions, *result.text_restrictions, *gate, *eu}
     restriction_ev = [e for r in sorted(all_restrictions)

@@ -46,11 +46,13 @@ _PAPER_HOSTS = re.compile(
 _HUB_DATASET = re.compile(r"huggingface\.co/datasets/([\w.-]+/[\w.-]+|[\w.-]+)", re.IGNORECASE)
 
 CODE_KINDS: dict[str, re.Pattern[str]] = {
-    "training": re.compile(r"train|pre-?train|fine-?tun|recipe|optimi[sz]", re.I),
-    "data": re.compile(r"data|pre-?process|dedup|filter|toolkit|tokeni[sz]er training|crawl", re.I),
-    "evaluation": re.compile(r"eval|benchmark|harness", re.I),
-    "inference": re.compile(r"inferenc|serv(e|ing)|generat|load(ing)?\b|run(ning)?\b|example|demo",
-                            re.I),
+    # Keywords must start a word: "Retrieval" is not "eval", "Constraints" is not "train".
+    "training": re.compile(r"\b(train|pre-?train|fine-?tun|recipe|optimi[sz])", re.I),
+    "data": re.compile(r"\b(data|pre-?process|dedup|filter|toolkit|tokeni[sz]er training|crawl)",
+                       re.I),
+    "evaluation": re.compile(r"\b(eval|benchmark|harness)", re.I),
+    "inference": re.compile(r"\b(inferenc|serv(e|ing)|generat|load(ing)?\b|run(ning)?\b|example|"
+                            r"demo)", re.I),
 }
 # A link in one of these sections is of that kind when its own line says nothing more specific.
 _SECTION_KIND = {
@@ -91,7 +93,9 @@ class Link:
 
 def canonical_section(heading: str) -> str | None:
     """Map a heading to a canonical section name, or None."""
-    plain = re.sub(r"[*_`]|\[|\]\(.*?\)", "", heading).strip().rstrip(":").strip()
+    plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](url) -> text
+    plain = re.sub(r"\[[^\]]*\]|[*_`]", "", plain)  # template notes such as "[optional]"
+    plain = plain.strip().rstrip(":").strip()
     for name, pattern in SECTION_PATTERNS:
         if pattern.search(plain):
             return name

@@ -112,8 +112,12 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
     digest = hashlib.sha256(pack_file.read_bytes())
     for path in [*files, *extra_files]:
         digest.update(path.read_bytes())
+        seen_here: set[str] = set()
         for rule in _rule_file(path, {p.id for p in pillars}, str(meta["id"]),
                                path in extra_files):
+            if rule.id in seen_here:
+                raise RuleFileError(str(path), "duplicate rule id in this file", rule.id, "id")
+            seen_here.add(rule.id)
             if rule.id in rules and path not in extra_files:
                 raise RuleFileError(str(path), "duplicate rule id (also in "
                                     f"{rules[rule.id].source})", rule.id, "id")
@@ -124,7 +128,9 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
     except ValueError:
         raise RuleFileError(str(pack_file), "must be 'model' or 'dataset'", "",
                             "pack.applies_to") from None
-    return Pack(str(meta["id"]), str(meta["title"]), str(meta["version"]), applies_to,
+    return Pack(_str(meta["id"], str(pack_file), "", "pack.id"),
+                _str(meta["title"], str(pack_file), "", "pack.title"),
+                _str(meta["version"], str(pack_file), "", "pack.version"), applies_to,
                 str(meta.get("description", "")), pillars, groups, verdicts,
                 tuple(sorted(rules.values(), key=lambda r: r.id)), digest.hexdigest()[:16])
 
@@ -144,7 +150,8 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _schema_version(doc: Mapping[str, Any], path: str) -> None:
-    if doc.get("schema_version") != SCHEMA_VERSION:
+    version = doc.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:  # true and 1.0 are not 1
         raise RuleFileError(path, f"unsupported schema_version {doc.get('schema_version')!r} "
                             f"(expected {SCHEMA_VERSION})", "", "schema_version")
 
@@ -169,7 +176,7 @@ def _str(value: Any, path: str, rule_id: str, key: str) -> str:
 
 def _keys(doc: Mapping[str, Any], allowed: set[str], required: set[str], path: str,
           rule_id: str = "", prefix: str = "") -> None:
-    for key in sorted(set(doc) - allowed):
+    for key in sorted(set(doc) - allowed, key=str):
         raise RuleFileError(path, f"unknown key (allowed: {', '.join(sorted(allowed))})", rule_id,
                             f"{prefix}.{key}" if prefix else str(key))
     for key in sorted(required - set(doc)):
@@ -180,10 +187,12 @@ def _keys(doc: Mapping[str, Any], allowed: set[str], required: set[str], path: s
 def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictStep, ...]]:
     policy = _mapping(value, path, "", "pack.policy")
     _keys(policy, {"groups", "verdicts"}, {"groups", "verdicts"}, path, "", "pack.policy")
-    groups = []
+    groups: list[GapGroup] = []
     for item in _list(policy["groups"], path, "", "pack.policy.groups"):
         g = _mapping(item, path, "", "pack.policy.groups")
         _keys(g, {"id", "title", "reason"}, {"id", "title", "reason"}, path, "", "policy.groups")
+        if any(existing.id == g["id"] for existing in groups):
+            raise RuleFileError(path, f"duplicate group id {g['id']!r}", "", "policy.groups.id")
         groups.append(GapGroup(_str(g["id"], path, "", "groups.id"),
                                _str(g["title"], path, "", "groups.title"),
                                _str(g["reason"], path, "", "groups.reason")))
@@ -192,10 +201,11 @@ def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictS
     for item in _list(policy["verdicts"], path, "", "pack.policy.verdicts"):
         s = _mapping(item, path, "", "pack.policy.verdicts")
         _keys(s, {"verdict", *limits}, {"verdict"}, path, "", "policy.verdicts")
-        if s["verdict"] not in ("compliant", "potentially-compliant", "non-compliant"):
+        if not isinstance(s["verdict"], str) or s["verdict"] not in (
+                "compliant", "potentially-compliant", "non-compliant"):
             raise RuleFileError(path, f"unknown verdict {s['verdict']!r}", "", "verdicts.verdict")
         for key in limits:
-            if key in s and (not isinstance(s[key], int) or s[key] < 0):
+            if key in s and (type(s[key]) is not int or s[key] < 0):
                 raise RuleFileError(path, "expected a non-negative integer", "", f"verdicts.{key}")
         steps.append(VerdictStep(s["verdict"], *(s.get(k) for k in limits)))
     if any(getattr(steps[-1], k) is not None for k in limits):
@@ -205,13 +215,17 @@ def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictS
 
 
 def _pillars(value: Any, groups: set[str], path: str) -> tuple[Pillar, ...]:
-    pillars = []
+    pillars: list[Pillar] = []
     for item in _list(value, path, "", "pack.pillars"):
         p = _mapping(item, path, "", "pack.pillars")
         _keys(p, {"id", "title", "group"}, {"id", "title", "group"}, path, "", "pillars")
-        if p["group"] not in groups:
-            raise RuleFileError(path, f"unknown group {p['group']!r}", "", "pillars.group")
-        pillars.append(Pillar(str(p["id"]), str(p["title"]), str(p["group"])))
+        pillar_id = _str(p["id"], path, "", "pillars.id")
+        group = _str(p["group"], path, "", "pillars.group")
+        if group not in groups:
+            raise RuleFileError(path, f"unknown group {group!r}", "", "pillars.group")
+        if any(existing.id == pillar_id for existing in pillars):
+            raise RuleFileError(path, f"duplicate pillar id {pillar_id!r}", "", "pillars.id")
+        pillars.append(Pillar(pillar_id, _str(p["title"], path, "", "pillars.title"), group))
     return tuple(pillars)
 
 
@@ -232,7 +246,7 @@ def _rule(value: Any, path: str, pillars: set[str]) -> Rule:
     _keys(raw, _RULE_KEYS, _RULE_KEYS, path, rule_id)
     if not _RULE_ID.match(rule_id):
         raise RuleFileError(path, "id must look like ABC-001", rule_id, "id")
-    if raw["pillar"] not in pillars:
+    if not isinstance(raw["pillar"], str) or raw["pillar"] not in pillars:
         raise RuleFileError(path, f"unknown pillar {raw['pillar']!r} (pack pillars: "
                             f"{', '.join(sorted(pillars))})", rule_id, "pillar")
     try:
@@ -297,17 +311,32 @@ def _condition(value: Any, path: str, rule_id: str, key: str) -> Condition:
 def _leaf(node: dict[str, Any], path: str, rule_id: str, key: str) -> Leaf:
     _keys(node, {"fact", "op", "value"}, {"fact", "op"}, path, rule_id, key)
     fact, op = node["fact"], node["op"]
-    if fact not in FACT_SPECS:
+    if not isinstance(fact, str) or fact not in FACT_SPECS:
         raise RuleFileError(path, f"unknown fact {fact!r} (see `openaudit facts --list`)",
                             rule_id, f"{key}.fact")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         raise RuleFileError(path, f"unknown operator {op!r} (operators: "
                             f"{', '.join(sorted(OPERATORS))})", rule_id, f"{key}.op")
     spec = OPERATORS[op]
     if FACT_SPECS[fact].type not in spec.fact_types:
         raise RuleFileError(path, f"operator {op!r} does not apply to {FACT_SPECS[fact].type} "
                             f"fact {fact!r}", rule_id, f"{key}.op")
-    return Leaf(fact, op, _operand(spec.value_type, node, path, rule_id, key))
+    value = _operand(spec.value_type, node, path, rule_id, key)
+    _check_scalar_type(FACT_SPECS[fact].type, op, value, path, rule_id, key)
+    return Leaf(fact, op, value)
+
+
+def _check_scalar_type(fact_type: str, op: str, value: Any, path: str, rule_id: str,
+                       key: str) -> None:
+    """`equals`/`one_of` values must have the fact's type: `false` never equals "false"."""
+    if op not in ("equals", "one_of"):
+        return
+    wanted = bool if fact_type == "bool" else str
+    items = value if isinstance(value, tuple) else (value,)
+    if any(type(item) is not wanted for item in items):
+        hint = ' (quote it: "false")' if wanted is str else ""
+        raise RuleFileError(path, f"{fact_type} fact needs {wanted.__name__} values{hint}",
+                            rule_id, f"{key}.value")
 
 
 def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str) -> Any:
