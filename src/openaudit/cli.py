@@ -81,9 +81,6 @@ TimeoutOpt = Annotated[
 RevisionOpt = Annotated[
     str | None, typer.Option("--revision", help="Branch, tag or commit sha (default: main).")
 ]
-RepoTypeOpt = Annotated[
-    RepoType, typer.Option("--repo-type", help="Judge the folder as a model or a dataset.")
-]
 
 
 @app.callback()
@@ -158,7 +155,9 @@ def check(
              "--repo-type dataset · openaudit facts --list")
 def facts(
     target: Annotated[str | None, typer.Argument(help="Local folder or Hub repo id.")] = None,
-    repo_type: RepoTypeOpt = RepoType.MODEL,
+    repo_type: Annotated[str, typer.Option(
+        "--repo-type", help="model, dataset, or auto (folders: guessed from the card; "
+        "repo ids: model).")] = "auto",
     revision: RevisionOpt = None,
     list_facts: Annotated[bool, typer.Option("--list", help="List every fact name.")] = False,
     token: TokenOpt = None,
@@ -180,17 +179,20 @@ def facts(
         _fail(UsageError("give a folder or repo id, or --list", "see openaudit facts --help"))
 
     def run() -> AuditResult:
+        from openaudit.local import detect_repo_type
         from openaudit.pipeline import audit_folder, audit_hub
 
         ruleset = _ruleset(None)
+        kind = _repo_type(repo_type)
         if Path(target).is_dir():
-            return audit_folder(Path(target), repo_type, ruleset)
+            return audit_folder(Path(target), kind or detect_repo_type(Path(target)), ruleset)
         options = _hub_options(token, endpoint, offline, timeout)
-        return audit_hub(target, repo_type, revision, options, ruleset)
+        return audit_hub(target, kind or RepoType.MODEL, revision, options, ruleset)
 
     result = _guarded(run)
     payload = {
-        "target": {"repo_id": result.snapshot.repo_id, "repo_type": repo_type.value,
+        "target": {"repo_id": result.snapshot.repo_id,
+                   "repo_type": result.snapshot.repo_type.value,
                    "source": result.snapshot.source, "sha": result.snapshot.sha},
         "facts": result.facts.values,
         "unknown": result.facts.unknown_reasons,
