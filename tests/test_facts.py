@@ -156,13 +156,12 @@ def test_papers_arxiv_and_hub_datasets(tmp_path: Path) -> None:
 def test_data_sources_only_from_data_sections(tmp_path: Path) -> None:
     readme = LINKS_README.replace("license: apache-2.0", "license: apache-2.0\ndatasets: [acme/c4]")
     sources = facts_for(tmp_path, {"README.md": readme}).values["data.sources"]
-    # card datasets and Hub dataset links anywhere, plus any URL inside the Training Data section
+    # card datasets, plus URLs inside the data sections that are neither papers nor code
     assert sources == [
-        "acme/c4", "acme/eval-set", "acme/web-crawl",
-        "https://arxiv.org/abs/2401.01234", "https://example.org/crawl",
-        "https://github.com/acme/pipeline", "https://huggingface.co/datasets/acme/web-crawl",
+        "acme/c4", "https://example.org/crawl", "https://huggingface.co/datasets/acme/web-crawl",
     ]
     assert "https://example.org/bench" not in sources  # Evaluation is not a data section
+    assert "acme/eval-set" not in sources  # linked under Evaluation
 
 
 def test_no_readme_means_empty_not_unknown(tmp_path: Path) -> None:

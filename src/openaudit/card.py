@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 _FENCE = re.compile(r"^---[ \t]*$")
+MAX_YAML_ALIASES = 20  # real cards use few or none; "billion laughs" needs many
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,11 @@ def parse_card(text: str) -> ParsedCard:
     body = "\n".join(lines[end + 1 :])
     key_lines = _top_level_key_lines(lines[1:end], offset=2)
     try:
-        data = yaml.safe_load(yaml_text)
+        if _alias_count(yaml_text) > MAX_YAML_ALIASES:
+            return ParsedCard({}, "malformed", f"front matter uses more than {MAX_YAML_ALIASES} "
+                              "YAML aliases (refused: alias expansion can exhaust memory)",
+                              body, end + 2, key_lines)
+        data = yaml.load(yaml_text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         return ParsedCard({}, "malformed", _yaml_error(exc, offset=1), body, end + 2, key_lines)
     if data is None:
@@ -56,6 +62,11 @@ def parse_card(text: str) -> ParsedCard:
                           end + 2, key_lines)
     metadata = {str(k): v for k, v in data.items()}
     return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines)
+
+
+def _alias_count(yaml_text: str) -> int:
+    """Aliases in the YAML, counted on the event stream (nothing is expanded)."""
+    return sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(yaml_text))
 
 
 def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:

@@ -184,6 +184,8 @@ def facts(
 
         ruleset = _ruleset(None)
         kind = _repo_type(repo_type)
+        if target.startswith((".", "/", "~")) and not Path(target).is_dir():
+            raise UsageError(f"{target} is not a folder", "pass a folder or NAMESPACE/NAME")
         if Path(target).is_dir():
             return audit_folder(Path(target), kind or detect_repo_type(Path(target)), ruleset)
         options = _hub_options(token, endpoint, offline, timeout)
@@ -235,6 +237,11 @@ def explain(
 
 def main() -> None:
     """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # A report must not die on a file name or excerpt the terminal's encoding cannot show.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     app()
 
 
@@ -290,7 +297,7 @@ def _audit_remote(repo_id: str, repo_type: RepoType, revision: str | None, fmt: 
 def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn) -> NoReturn:
     from openaudit.render import renderer_for
 
-    renderer_for(fmt).render(result.report, sys.stdout)
+    _guarded(lambda: renderer_for(fmt).render(result.report, sys.stdout))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for([result.report.verdict], fail_on)))
 

@@ -27,10 +27,14 @@ _NOT_WEIGHTS = re.compile(
     r"(^|/)(training_args|tokenizer|vocab|optimizer|scheduler|rng_state|trainer_state)[^/]*$", re.I)
 CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".js", ".ts", ".rs", ".go", ".c", ".cpp", ".jl", ".r")
 DATA_SUFFIXES = (
-    ".parquet", ".jsonl", ".json.gz", ".jsonl.gz", ".jsonl.zst", ".csv", ".tsv", ".arrow",
-    ".txt.gz",
-    ".tar", ".tar.gz", ".zip", ".zst", ".wav", ".flac", ".mp3", ".jpg", ".png", ".webdataset",
+    ".parquet", ".jsonl", ".json", ".csv", ".tsv", ".arrow", ".txt", ".xml", ".npy", ".npz",
+    ".h5", ".hdf5", ".tar", ".zip", ".gz", ".xz", ".bz2", ".zst", ".7z", ".lz4", ".wav",
+    ".flac", ".mp3", ".ogg", ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".mp4", ".webm",
+    ".avi", ".pdf", ".webdataset", ".conll", ".vtt", ".srt",
 )
+# Repo furniture that shares a data suffix but is not data.
+_NOT_DATA = re.compile(r"(^|/)(readme|licen[cs]e|notice|requirements|config|"
+                       r"tokenizer[^/]*|\.gitattributes)[^/]*$", re.I)
 LICENCE_FILE = re.compile(
     r"^(licen[cs]e|copying|use_policy|notices?)([._-].*)?$|licen[cs]e.*\.(md|txt)$|"
     r"acceptable[_-]?use", re.I,
@@ -180,7 +184,7 @@ def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Bo
         for name in names:
             b.set_unknown(name, f"README.md could not be read: {snapshot.readme.error}")
         return None
-    body = card.body if card is not None else ""
+    body = md.blank_comments(card.body) if card is not None else ""
     first = card.body_line if card is not None else 1
     sections = md.split_sections(body, first)
     real = [s for s in sections if not s.is_placeholder]
@@ -205,7 +209,7 @@ def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
     b.set("files.weights", weights, *_file_ev(weights))
     code = [f for f in files if f.lower().endswith(CODE_SUFFIXES)]
     b.set("files.code", code, *_file_ev(code))
-    data = [f for f in files if f.lower().endswith(DATA_SUFFIXES)]
+    data = [f for f in files if f.lower().endswith(DATA_SUFFIXES) and not _NOT_DATA.search(f)]
     b.set("files.data", data, *_file_ev(data))
     texts = [t for t in (snapshot.readme, *snapshot.license_files) if t is not None]
     unreadable = [t for t in texts if t.text is None]
@@ -273,8 +277,14 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
     b.set("license.stated", stated, *b.evidence.get("card.license", ()), *_file_ev(files))
     b.set("license.unknown_ids", list(result.unknown_ids), *b.evidence.get("card.license", ()))
     b.set("license.spdx", [e.spdx for e in result.effective])
-    b.set("license.osi_approved", result.osi_approved)
-    b.set("license.weights_terms", result.weights_terms(), *b.evidence.get("card.license", ()))
+    if result.unreadable:  # the text wins, so without it the terms cannot be judged
+        reason = "licence file(s) could not be read: " + "; ".join(result.unreadable)
+        b.set_unknown("license.osi_approved", reason)
+        b.set_unknown("license.weights_terms", reason)
+    else:
+        b.set("license.osi_approved", result.osi_approved)
+        b.set("license.weights_terms", result.weights_terms(),
+              *b.evidence.get("card.license", ()))
     b.set("license.categories", [e.category for e in result.effective])
     b.set("license.restrictions", list(result.catalogue_restrictions),
           *b.evidence.get("card.license", ()))
@@ -288,7 +298,10 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
           *b.evidence.get("access.eu_disallowed", ()))
     _per_restriction_evidence(result, b)
     _text_facts(result, files, b)
-    if not result.unreadable:
+    if snapshot.readme is not None and snapshot.readme.text is None:
+        # The README's licence section is one of the texts the terms are read from.
+        b.set_unknown("terms.text_read", f"README.md could not be read: {snapshot.readme.error}")
+    elif not result.unreadable:
         b.set("terms.text_read", True, *_file_ev(files))
 
 
@@ -401,8 +414,11 @@ def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body
         extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
         b.set(fact, [lk.url for lk in chosen] + extra.get(fact, []), *_link_ev(chosen),
               *_file_ev(extra.get(fact, [])))
-    data_links = [lk for lk in links if _in_sections(lk.line, body.sections, _DATA_SECTIONS)]
-    sources = card_datasets + hub_datasets + tag_datasets + [lk.url for lk in data_links]
+    # A data source is a link in a data section that is neither a paper nor a code repository
+    # (a paper about "publicly available data" does not locate the data).
+    data_links = [lk for lk in links if _in_sections(lk.line, body.sections, _DATA_SECTIONS)
+                  and not lk.kinds and not md.is_paper_link(lk.url)]
+    sources = card_datasets + tag_datasets + [lk.url for lk in data_links]
     b.set("data.sources", sources, *_link_ev(data_links),
           *b.evidence.get("card.datasets", ()))
     if b.values.get("card.license") is None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
 MAX_FILE_BYTES = 1_000_000  # licence texts and cards are small; anything larger is not read
-MAX_LICENCE_FILES = 8
+MAX_LICENCE_FILES = 20
 _REPO_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _MODEL_EXPAND = ["cardData", "gated", "tags", "sha", "siblings", "lastModified", "library_name",
                  "pipeline_tag", "baseModels"]
@@ -42,6 +42,14 @@ class HubOptions:
     timeout: float = 20.0
 
 
+def validate_token(token: str | None) -> None:
+    """A token with spaces, line breaks or non-ASCII characters cannot be sent as a header."""
+    if token is not None and (not token.isascii() or not token.isprintable()
+                              or token != token.strip() or " " in token):
+        raise UsageError("the token contains spaces, line breaks or non-ASCII characters",
+                         "copy the token again (a token file with a CRLF ending causes this)")
+
+
 def validate_repo_id(repo_id: str) -> None:
     """Reject ids the Hub cannot hold before any request is made."""
     if not _REPO_ID.match(repo_id) or repo_id.startswith(("/", ".")) or ".." in repo_id:
@@ -53,15 +61,17 @@ def fetch_snapshot(repo_id: str, repo_type: RepoType, revision: str | None,
                    options: HubOptions) -> RepoSnapshot:
     """Read the evidence for one repo from the Hub (or, offline, from the local caches)."""
     validate_repo_id(repo_id)
+    validate_token(options.token)
     with _translated_errors(repo_id, repo_type, revision, options):
         info = (_cached_info(repo_id, repo_type, revision) if options.offline
                 else _fetch_info(repo_id, repo_type, revision, options))
         siblings = sorted(str(s) for s in info.get("siblings") or [])
         readme = (_read_file(repo_id, repo_type, info["sha"], "README.md", options)
                   if "README.md" in siblings else None)
-        licence_paths = [p for p in siblings if is_licence_file(p)][:MAX_LICENCE_FILES]
+        licence_paths = [p for p in siblings if is_licence_file(p)]
         licences = tuple(_read_file(repo_id, repo_type, info["sha"], p, options)
-                         for p in licence_paths)
+                         for p in licence_paths[:MAX_LICENCE_FILES])
+        licences += tuple(over_cap(p) for p in licence_paths[MAX_LICENCE_FILES:])
     return RepoSnapshot(
         repo_id=repo_id, repo_type=repo_type, source="hub", revision=revision, sha=info["sha"],
         card_data=info.get("cardData"), gated=str(info.get("gated") or "false").lower(),
@@ -134,19 +144,32 @@ def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
         meta = get_hf_file_metadata(url, token=options.token, timeout=options.timeout,
                                     endpoint=options.endpoint)
         if meta.size is not None and meta.size > MAX_FILE_BYTES:
-            return FileText(path, None, f"too large to read ({meta.size:,} bytes; the cap is "
-                            f"{MAX_FILE_BYTES:,})")
+            return too_large(path, meta.size)
         return _decode(path, hf_hub_download(**kwargs, etag_timeout=options.timeout))
     except GatedRepoError:
         return FileText(path, None, "gated: this account has not been granted access "
                         "(log in or pass --token with an approved account)")
 
 
+def over_cap(path: str) -> FileText:
+    """A licence-like file beyond the per-repo cap: listed, unread, and said so."""
+    return FileText(path, None, f"not read: only the first {MAX_LICENCE_FILES} licence-like "
+                    "files of a repository are read")
+
+
+def too_large(path: str, size: int) -> FileText:
+    """A file over the size cap: never judged on a prefix, always reported as unread."""
+    return FileText(path, None, f"too large to read ({size:,} bytes; the cap is "
+                    f"{MAX_FILE_BYTES:,})")
+
+
 def _decode(path: str, local_path: str) -> FileText:
     with open(local_path, "rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:  # e.g. found in the cache, where no size check ran
+        return too_large(path, os.path.getsize(local_path))
     text, errors = decode_capped(data, MAX_FILE_BYTES)
-    return FileText(path, text, None, errors, len(data) > MAX_FILE_BYTES)
+    return FileText(path, text, None, errors, False)
 
 
 def _cache_path(repo_id: str, repo_type: RepoType, revision: str | None) -> Path:
@@ -247,6 +270,9 @@ def _http_error(what: str, exc: Any) -> FetchError:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # Never echo credentials a transport error may quote back.
+    text = re.sub(r"(?i)(bearer\s+|token[=:]\s*)\S+", r"\1<redacted>", text)
+    text = re.sub(r"hf_[A-Za-z0-9]{6,}", "<redacted>", text)
     return text[:200]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from openaudit.card import parse_card
 from openaudit.errors import FetchError, UsageError
 from openaudit.facts import is_licence_file
-from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES
+from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large
 from openaudit.models import FileText, RepoSnapshot, RepoType
 from openaudit.textio import decode_capped
 
@@ -27,7 +27,9 @@ def read_folder(path: Path, repo_type: RepoType) -> RepoSnapshot:
         raise UsageError(f"{path} is not a folder", "pass the folder you are about to push")
     files = _list_files(path)
     readme = _read(path, "README.md") if "README.md" in files else None
-    licences = tuple(_read(path, p) for p in files if is_licence_file(p))[:MAX_LICENCE_FILES]
+    licence_paths = [p for p in files if is_licence_file(p)]
+    licences = tuple(_read(path, p) for p in licence_paths[:MAX_LICENCE_FILES])
+    licences += tuple(over_cap(p) for p in licence_paths[MAX_LICENCE_FILES:])
     gated = _declared_gating(readme)
     return RepoSnapshot(
         repo_id=path.resolve().name, repo_type=repo_type, source="local", files=tuple(files),
@@ -45,15 +47,21 @@ def detect_repo_type(path: Path) -> RepoType:
     return RepoType.DATASET if keys & _DATASET_KEYS else RepoType.MODEL
 
 
+def _raise(exc: OSError) -> None:
+    raise exc  # os.walk skips unreadable folders silently unless told otherwise
+
+
 def _list_files(root: Path) -> list[str]:
     found: list[str] = []
     try:
-        for current, dirs, names in os.walk(root):
+        for current, dirs, names in os.walk(root, onerror=_raise):
             dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
             rel = Path(current).relative_to(root)
             found.extend((rel / n).as_posix() for n in names)
     except OSError as exc:
-        raise FetchError(f"cannot list {root}: {exc.strerror or exc}") from None
+        where = exc.filename or root
+        raise FetchError(f"cannot list {where}: {exc.strerror or exc}",
+                         "make every folder readable, or audit a copy") from None
     return sorted(p.removeprefix("./") for p in found)
 
 
@@ -66,8 +74,7 @@ def _read(root: Path, rel: str) -> FileText:
     except OSError as exc:
         return FileText(rel, None, f"cannot read: {exc.strerror or exc}")
     if size > MAX_FILE_BYTES:  # same rule as for Hub files, so both give the same facts
-        return FileText(rel, None, f"too large to read ({size:,} bytes; the cap is "
-                        f"{MAX_FILE_BYTES:,})")
+        return too_large(rel, size)
     text, errors = decode_capped(data, MAX_FILE_BYTES)
     return FileText(rel, text, None, errors, False)
 

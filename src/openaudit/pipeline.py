@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from openaudit.engine import audit
@@ -28,6 +28,8 @@ def judge(snapshot: RepoSnapshot, ruleset: Ruleset) -> AuditResult:
     target = Target(snapshot.repo_id, snapshot.repo_type, snapshot.source, snapshot.revision,
                     snapshot.sha)
     report = audit(ruleset.pack_for(snapshot.repo_type), facts, target)
+    # The report's digest covers the licence catalogue and text signals too, not just the pack.
+    report = replace(report, ruleset_digest=ruleset.digest)
     return AuditResult(report, facts, snapshot)
 
 

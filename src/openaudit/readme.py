@@ -29,7 +29,8 @@ SECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 SECTION_NAMES: tuple[str, ...] = tuple(name for name, _ in SECTION_PATTERNS)
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # the closing #s are stripped in Python
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _PLACEHOLDER = re.compile(r"\[(more information needed|needs more information|n/a)\]", re.I)
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _CODE_HOSTS = re.compile(
@@ -102,6 +103,11 @@ def canonical_section(heading: str) -> str | None:
     return None
 
 
+def blank_comments(body: str) -> str:
+    """Remove HTML comments (template guidance) but keep the line count, for line numbers."""
+    return _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), body)
+
+
 def split_sections(body: str, first_line: int = 1) -> list[Section]:
     """Split Markdown into sections at every heading; text before the first heading is skipped.
 
@@ -129,7 +135,8 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
             continue
         match = None if in_fence else _HEADING.match(line)
         if match:
-            found.append((pos, len(match.group(1)), match.group(2)))
+            title = match.group(2).rstrip().rstrip("#").rstrip()
+            found.append((pos, len(match.group(1)), title))
     return found
 
 
