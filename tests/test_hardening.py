@@ -102,3 +102,9 @@ def test_output_survives_a_narrow_terminal_encoding(tmp_path: Path) -> None:
     assert b"Traceback" not in proc.stderr
     assert proc.returncode in (0, 1)
     assert proc.stdout.startswith(b"## openaudit:")
+
+
+def test_legacy_gated_true_counts_as_click_through(tmp_path: Path, run_cli: Any) -> None:
+    folder = _write(tmp_path, {"README.md": "---\nlicense: mit\ngated: true\n---\n"})
+    f = _findings(run_cli, folder)
+    assert f["USE-008"]["outcome"] == "warn"

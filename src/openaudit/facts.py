@@ -223,6 +223,7 @@ def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
 def _access(meta: Mapping[str, Any], snapshot: RepoSnapshot, signals: SignalSet,
             b: _Builder) -> None:
     gated = str(snapshot.gated).lower()
+    gated = {"true": "auto"}.get(gated, gated)  # legacy `gated: true` is automatic approval
     gated = gated if gated in ("auto", "manual") else "false"
     if b.values.get("card.license") is None:
         # The card is unreadable or broken: what it declares about gating is unknowable. On the

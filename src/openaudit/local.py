@@ -89,6 +89,6 @@ def _declared_gating(readme: FileText | None) -> str:
         return "false"
     meta = parse_card(readme.text).metadata
     declared = str(meta.get("gated", "")).lower()
-    if declared in ("auto", "manual"):
-        return declared
+    if declared in ("auto", "manual", "true"):
+        return "auto" if declared == "true" else declared
     return "auto" if any(k.startswith("extra_gated_") for k in meta) else "false"
