@@ -16,16 +16,9 @@ from openaudit.hub import MAX_FILE_BYTES
 from openaudit.local import read_folder
 from openaudit.models import Evidence, Facts, RepoType
 from openaudit.packs import load_ruleset
+from treeutil import write_tree
 
 RULESET = load_ruleset()
-
-
-def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.encode() if isinstance(content, str) else content)
-    return root
 
 
 def facts_of(folder: Path, repo_type: RepoType = RepoType.MODEL) -> Facts:
@@ -33,7 +26,7 @@ def facts_of(folder: Path, repo_type: RepoType = RepoType.MODEL) -> Facts:
 
 
 def facts_for(tmp_path: Path, files: Mapping[str, str | bytes]) -> Facts:
-    return facts_of(write(tmp_path / "repo", files))
+    return facts_of(write_tree(tmp_path / "repo", files))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +413,7 @@ def test_quoted_key_evidence_still_points_at_readme(tmp_path: Path) -> None:
 
 
 def test_same_folder_same_facts(tmp_path: Path) -> None:
-    folder = write(tmp_path / "repo", {
+    folder = write_tree(tmp_path / "repo", {
         "README.md": LINKS_README, "LICENSE": RAIL_LIKE, "z.safetensors": b"", "a.safetensors": b"",
         "b/train.py": "", "NOTICE": "n",
     })

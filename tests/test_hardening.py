@@ -10,18 +10,11 @@ from typing import Any
 from openaudit.card import parse_card
 from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES
 from openaudit.readme import split_sections
+from treeutil import write_tree
 
 APACHE = "Apache License, Version 2.0\n"
 AUP = ("Use of the model must comply with the Acceptable Use Policy, which is incorporated by "
        "reference into this agreement.\n")
-
-
-def _write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.encode() if isinstance(content, str) else content)
-    return root
 
 
 def _findings(run_cli: Any, folder: Path) -> dict[str, dict[str, Any]]:
@@ -36,7 +29,7 @@ def test_licence_files_beyond_the_cap_make_the_terms_not_tested(tmp_path: Path,
                                      "LICENSE": APACHE}
     files.update({f"LICENSE-{i:02d}": APACHE for i in range(MAX_LICENCE_FILES)})
     files["USE_POLICY.md"] = AUP  # sorts after the cap
-    f = _findings(run_cli, _write(tmp_path, files))
+    f = _findings(run_cli, write_tree(tmp_path, files))
     assert f["USE-003"]["outcome"] == "not-tested"
     assert "only the first" in f["USE-003"]["message"]
 
@@ -44,7 +37,7 @@ def test_licence_files_beyond_the_cap_make_the_terms_not_tested(tmp_path: Path,
 def test_an_unreadable_licence_text_never_passes_the_weights_terms(tmp_path: Path,
                                                                    run_cli: Any) -> None:
     big = APACHE + "x" * (MAX_FILE_BYTES + 10)
-    f = _findings(run_cli, _write(tmp_path, {"README.md": "---\nlicense: apache-2.0\n---\n",
+    f = _findings(run_cli, write_tree(tmp_path, {"README.md": "---\nlicense: apache-2.0\n---\n",
                                              "LICENSE": big, "model.safetensors": "x"}))
     assert f["PARAM-002"]["outcome"] == "not-tested"
     assert "too large" in f["PARAM-002"]["message"]
@@ -54,7 +47,7 @@ def test_unfilled_card_template_is_not_documentation(tmp_path: Path, run_cli: An
     readme = ("---\nlicense: mit\n---\n## Training Details\n\n### Training Data\n\n"
               "<!-- Describe the data; link the dataset card, pre-processing or additional "
               "filtering. -->\n\n[More Information Needed]\n")
-    f = _findings(run_cli, _write(tmp_path, {"README.md": readme}))
+    f = _findings(run_cli, write_tree(tmp_path, {"README.md": readme}))
     assert f["DATA-001"]["outcome"] == "fail"
     assert f["DATA-003"]["outcome"] == "fail"
 
@@ -62,7 +55,7 @@ def test_unfilled_card_template_is_not_documentation(tmp_path: Path, run_cli: An
 def test_a_paper_link_does_not_locate_training_data(tmp_path: Path, run_cli: Any) -> None:
     readme = ("---\nlicense: mit\n---\n## Training Data\n\nA new mix of publicly available data. "
               "Paper: https://arxiv.org/abs/2307.09288\n")
-    f = _findings(run_cli, _write(tmp_path, {"README.md": readme}))
+    f = _findings(run_cli, write_tree(tmp_path, {"README.md": readme}))
     assert f["DATA-002"]["outcome"] == "fail"
 
 
@@ -93,7 +86,7 @@ def test_token_with_a_line_break_is_a_usage_error_and_never_echoed(run_cli: Any)
 
 
 def test_output_survives_a_narrow_terminal_encoding(tmp_path: Path) -> None:
-    folder = _write(tmp_path, {"README.md": "---\nlicense: mit\n---\n# Café ✅\n",
+    folder = write_tree(tmp_path, {"README.md": "---\nlicense: mit\n---\n# Café ✅\n",
                                "LICENSE": "MIT License\n"})
     proc = subprocess.run([sys.executable, "-m", "openaudit", "check", str(folder),
                            "--format", "markdown"], capture_output=True, timeout=60,
@@ -105,6 +98,6 @@ def test_output_survives_a_narrow_terminal_encoding(tmp_path: Path) -> None:
 
 
 def test_legacy_gated_true_counts_as_click_through(tmp_path: Path, run_cli: Any) -> None:
-    folder = _write(tmp_path, {"README.md": "---\nlicense: mit\ngated: true\n---\n"})
+    folder = write_tree(tmp_path, {"README.md": "---\nlicense: mit\ngated: true\n---\n"})
     f = _findings(run_cli, folder)
     assert f["USE-008"]["outcome"] == "warn"

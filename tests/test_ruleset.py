@@ -237,23 +237,22 @@ def test_wrong_schema_version_in_rule_file(pack_dir: Path) -> None:
     assert "unsupported schema_version 2" in info.value.message
 
 
-def test_malformed_yaml_names_the_line(pack_dir: Path) -> None:
-    path = pack_dir / "rules.yaml"
-    path.write_text("schema_version: 1\nrules:\n  - id: MINI-001\n    name: [unclosed\n"
-                    "    title: x\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("rules.yaml", "schema_version: 1\nrules:\n  - id: MINI-001\n    name: [unclosed\n"
+                       "    title: x\n", 5),
+        ("pack.yaml", "schema_version: 1\npack:\n  id: x\n  title: : bad\n", 4),
+    ],
+)
+def test_malformed_yaml_names_the_file_and_line(pack_dir: Path, name: str, text: str,
+                                                line: int) -> None:
+    path = pack_dir / name
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(RuleFileError) as info:
         load_pack(pack_dir)
     assert info.value.path == str(path)
-    assert "invalid YAML at line 5" in str(info.value)
-
-
-def test_malformed_yaml_in_pack_file_names_the_line(pack_dir: Path) -> None:
-    path = pack_dir / "pack.yaml"
-    path.write_text("schema_version: 1\npack:\n  id: x\n  title: : bad\n", encoding="utf-8")
-    with pytest.raises(RuleFileError) as info:
-        load_pack(pack_dir)
-    assert info.value.path == str(path)
-    assert "invalid YAML at line 4" in str(info.value)
+    assert f"invalid YAML at line {line}" in str(info.value)
 
 
 def test_non_utf8_rule_file(pack_dir: Path) -> None:

@@ -91,9 +91,9 @@ def _main(
     """Top-level options."""
 
 
-@app.command(epilog="Example: openaudit model EleutherAI/pythia-6.9b --format markdown")
+@app.command(epilog="Example: openaudit model ORG/NAME --format markdown")
 def model(
-    repo_id: Annotated[str, typer.Argument(help="Model repo id, e.g. EleutherAI/pythia-6.9b.")],
+    repo_id: Annotated[str, typer.Argument(help="Model repo id, NAMESPACE/NAME.")],
     revision: RevisionOpt = None,
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
@@ -108,9 +108,9 @@ def model(
                   _hub_options(token, endpoint, offline, timeout))
 
 
-@app.command(epilog="Example: openaudit dataset allenai/dolma --format json")
+@app.command(epilog="Example: openaudit dataset ORG/NAME --format json")
 def dataset(
-    repo_id: Annotated[str, typer.Argument(help="Dataset repo id, e.g. allenai/dolma.")],
+    repo_id: Annotated[str, typer.Argument(help="Dataset repo id, NAMESPACE/NAME.")],
     revision: RevisionOpt = None,
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,

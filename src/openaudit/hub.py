@@ -54,7 +54,7 @@ def validate_repo_id(repo_id: str) -> None:
     """Reject ids the Hub cannot hold before any request is made."""
     if not _REPO_ID.match(repo_id) or repo_id.startswith(("/", ".")) or ".." in repo_id:
         raise UsageError(f"'{repo_id}' is not a valid repo id",
-                         "use the form NAMESPACE/NAME, e.g. EleutherAI/pythia-6.9b")
+                         "use the form NAMESPACE/NAME, e.g. my-org/my-model")
 
 
 def fetch_snapshot(repo_id: str, repo_type: RepoType, revision: str | None,
