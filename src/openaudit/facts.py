@@ -93,8 +93,8 @@ def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet
     body_facts = _readme(snapshot, card, b)
     _files(snapshot, b)
     _access(card.metadata if card else {}, snapshot, signals, b)
-    _terms(snapshot, card, body_facts, catalogue, signals, b)
-    _links_and_code(snapshot, card, body_facts, b)
+    _terms(snapshot, catalogue, signals, b)
+    _links_and_code(snapshot, body_facts, b)
     return b.build()
 
 
@@ -258,8 +258,8 @@ def _gate_prompt(meta: Mapping[str, Any]) -> str:
     return "\n".join(p for p in [heading, *parts] if p)
 
 
-def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
-           catalogue: Catalogue, signals: SignalSet, b: _Builder) -> None:
+def _terms(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
+           b: _Builder) -> None:
     card_known = b.values.get("card.license") is not None
     licence_values = b.values.get("card.license") or []
     licence_section = b.values.get("readme.section.license") or None
@@ -267,10 +267,10 @@ def _terms(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
                            snapshot.license_files, licence_section, catalogue, signals)
     files = [f.path for f in snapshot.license_files]
     b.set("license_text.files", files, *_file_ev(files))
-    stated = bool(result.declared or result.unknown_ids or files or result.effective)
     if not card_known:
         _terms_without_card(result, files, b)
         return
+    stated = bool(result.declared or result.unknown_ids or files or result.effective)
     b.set("license.declared", list(result.declared), *b.evidence.get("card.license", ()))
     b.set("license.effective", [e.id for e in result.effective],
           *b.evidence.get("card.license", ()),
@@ -371,8 +371,7 @@ def _terms_without_card(result: TermsResult, files: list[str], b: _Builder) -> N
     _text_facts(result, files, b)
 
 
-def _links_and_code(snapshot: RepoSnapshot, card: ParsedCard | None, body: _Body | None,
-                    b: _Builder) -> None:
+def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> None:
     tag_arxiv = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("arxiv:")]
     tag_datasets = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("dataset:")]
     card_datasets = list(b.values.get("card.datasets") or [])

@@ -47,19 +47,19 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     file with ``extends: PACK_ID`` adds rules to that pack (or replaces rules with the same id).
     """
     base = builtin_rules_dir()
-    pack_dirs = {t: base / name for t, name in DEFAULT_PACKS.items()}
+    packs = {t: load_pack(base / name) for t, name in DEFAULT_PACKS.items()}
     extra_files: dict[str, list[Path]] = {}
     for path in extra:
         if path.is_dir():
             if not (path / "pack.yaml").is_file():
                 raise RuleFileError(str(path), "a rule pack directory needs a pack.yaml")
             pack = load_pack(path)
-            pack_dirs[pack.applies_to] = path
+            packs[pack.applies_to] = pack
         elif path.is_file():
             extra_files.setdefault(_extends(path), []).append(path)
         else:
             raise RuleFileError(str(path), "no such file or directory")
-    packs = {t: _load(d, extra_files) for t, d in pack_dirs.items()}
+    packs = {t: _extend(p, extra_files) for t, p in packs.items()}
     unknown = set(extra_files) - {p.id for p in packs.values()}
     if unknown:
         name = sorted(unknown)[0]
@@ -69,15 +69,15 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     digest = hashlib.sha256()
     for pack in sorted(packs.values(), key=lambda p: p.id):
         digest.update(pack.digest.encode())
-    digest.update(catalogue.version.encode())
+    digest.update((base / "licenses.yaml").read_bytes())
     digest.update((base / "license-signals.yaml").read_bytes())
     return Ruleset(packs, catalogue, signals, digest.hexdigest()[:16])
 
 
-def _load(directory: Path, extra_files: dict[str, list[Path]]) -> Pack:
-    head = load_pack(directory)
-    files = tuple(extra_files.get(head.id, ()))
-    return load_pack(directory, files) if files else head
+def _extend(pack: Pack, extra_files: dict[str, list[Path]]) -> Pack:
+    """Reload a pack with the extra rule files that extend it (if any)."""
+    files = tuple(extra_files.get(pack.id, ()))
+    return load_pack(pack.directory, files) if files else pack
 
 
 def _extends(path: Path) -> str:

@@ -90,6 +90,7 @@ class Pack:
     verdicts: tuple[VerdictStep, ...]
     rules: tuple[Rule, ...]
     digest: str
+    directory: Path
 
     def rule(self, rule_id: str) -> Rule | None:
         """Find a rule by id."""
@@ -132,7 +133,8 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
                 _str(meta["title"], str(pack_file), "", "pack.title"),
                 _str(meta["version"], str(pack_file), "", "pack.version"), applies_to,
                 str(meta.get("description", "")), pillars, groups, verdicts,
-                tuple(sorted(rules.values(), key=lambda r: r.id)), digest.hexdigest()[:16])
+                tuple(sorted(rules.values(), key=lambda r: r.id)), digest.hexdigest()[:16],
+                directory)
 
 
 def _read_yaml(path: Path) -> Any:
