@@ -125,7 +125,14 @@ def audit(pack: Pack, facts: Facts, target: Target) -> AuditReport:
         target=target, pack=pack.id, ruleset_version=pack.version, ruleset_digest=pack.digest,
         verdict=verdict, verdict_reason=reason, gaps=gaps, pillars=tuple(pillars),
         findings=tuple(sorted(findings, key=lambda f: f.rule_id)), tool_version=__version__,
+        reason_families=reason_families(pack, gaps),
     )
+
+
+def reason_families(pack: Pack, gaps: tuple[str, ...]) -> tuple[str, ...]:
+    """The sorted reason families (``blocked-by-terms``, ``missing-component``…) of the gaps."""
+    reasons = {g.id: g.reason for g in pack.groups}
+    return tuple(sorted({reasons[g] for g in gaps}))
 
 
 def decide_verdict(pack: Pack, pillars: list[PillarResult]) -> tuple[Verdict, str, tuple[str, ...]]:

@@ -165,6 +165,9 @@ class Finding:
     fix: str
     clause: str
     reason_code: str
+    # Set by a project policy (.openaudit.yaml): the waiver's reason. A waived finding is still
+    # shown, but no longer counts towards its pillar or the verdict.
+    waiver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,3 +195,5 @@ class AuditReport:
     pillars: tuple[PillarResult, ...]
     findings: tuple[Finding, ...]
     tool_version: str
+    # Reason families of the gaps (e.g. blocked-by-terms, missing-component), sorted.
+    reason_families: tuple[str, ...] = ()
