@@ -7,9 +7,11 @@ instead of ``verdict``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from openaudit.models import AuditReport, RepoType
+from openaudit.models import AuditReport, RepoType, Verdict
 from openaudit.render.json_report import report_dict
 
 RECORD_VERSION = "1.0"
@@ -45,11 +47,49 @@ def error_record(repo_id: str, repo_type: RepoType, revision: str | None, kind: 
     }
 
 
-def is_error(record: dict[str, Any]) -> bool:
+def is_error(record: Mapping[str, Any]) -> bool:
     """True for the record of a repo that could not be audited."""
     return "error" in record
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str]:
+def record_key(record: Mapping[str, Any]) -> tuple[str, str]:
     """``(repo_type, repo_id)``: how batch reports sort and `--resume` recognises records."""
     return (str(record.get("repo_type") or "model"), str(record.get("repo_id")))
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Counts for the end of a batch: per verdict, per reason family, and the repos not audited.
+
+    Every mapping is sorted by key and ``failed`` by repo, so the summary is deterministic
+    whatever order the records arrived in.
+    """
+
+    total: int
+    verdicts: dict[str, int]
+    reason_families: dict[str, int]
+    failed: tuple[tuple[str, str, str], ...]  # (repo_type, repo_id, "kind: message")
+
+    @property
+    def audited(self) -> int:
+        """Repos that got a verdict."""
+        return self.total - len(self.failed)
+
+
+def summarize(records: Iterable[Mapping[str, Any]]) -> BatchSummary:
+    """Summarise batch records (audits and errors), in any order."""
+    verdicts = dict.fromkeys((v.value for v in Verdict), 0)
+    families: dict[str, int] = {}
+    failed: list[tuple[str, str, str]] = []
+    total = 0
+    for record in records:
+        total += 1
+        repo_type, repo_id = record_key(record)
+        if is_error(record):
+            error = record["error"]
+            failed.append((repo_type, repo_id, f"{error.get('kind')}: {error.get('message')}"))
+            continue
+        verdicts[str(record["verdict"])] = verdicts.get(str(record["verdict"]), 0) + 1
+        for family in record.get("reason_families") or ():
+            families[family] = families.get(family, 0) + 1
+    return BatchSummary(total, verdicts, dict(sorted(families.items())), tuple(sorted(failed)))
