@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from openaudit.packs import Ruleset
     from openaudit.pipeline import AuditResult
     from openaudit.render import OutputFormat
+    from openaudit.ruleset import Pack
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 the verdict passes --fail-on; 1 the verdict fails it; 2 usage, configuration "
@@ -54,7 +55,8 @@ def _version(value: bool) -> None:
 
 
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="table, json or markdown.", show_default=True)
+    str, typer.Option("--format", "-f", help="table, json, markdown (PR comment), sarif (code "
+                      "scanning), github (Actions annotations) or junit.", show_default=True)
 ]
 RulesOpt = Annotated[
     list[Path] | None,
@@ -81,6 +83,18 @@ TimeoutOpt = Annotated[
 RevisionOpt = Annotated[
     str | None, typer.Option("--revision", help="Branch, tag or commit sha (default: main).")
 ]
+PolicyFailOnOpt = Annotated[
+    FailOn | None, typer.Option("--fail-on", help="Lowest verdict that makes the exit code 1 "
+                                "(default: the policy file's fail_on, else non-compliant).",
+                                show_default=False)
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Project policy file (.openaudit.yaml: rules, "
+                              "fail_on, waivers).", show_default=False)
+]
+NoConfigOpt = Annotated[
+    bool, typer.Option("--no-config", help="Ignore the folder's .openaudit.yaml.")
+]
 
 
 @app.callback()
@@ -97,14 +111,15 @@ def model(
     revision: RevisionOpt = None,
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
-    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+    fail_on: PolicyFailOnOpt = None,
+    config: ConfigOpt = None,
     token: TokenOpt = None,
     endpoint: EndpointOpt = None,
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = 20.0,
 ) -> None:
     """Audit a model on the Hugging Face Hub against OSAID 1.0."""
-    _audit_remote(repo_id, RepoType.MODEL, revision, fmt, rules, fail_on,
+    _audit_remote(repo_id, RepoType.MODEL, revision, fmt, rules, fail_on, config,
                   _hub_options(token, endpoint, offline, timeout))
 
 
@@ -114,14 +129,15 @@ def dataset(
     revision: RevisionOpt = None,
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
-    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+    fail_on: PolicyFailOnOpt = None,
+    config: ConfigOpt = None,
     token: TokenOpt = None,
     endpoint: EndpointOpt = None,
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = 20.0,
 ) -> None:
     """Audit a dataset on the Hub against the dataset-openness pack."""
-    _audit_remote(repo_id, RepoType.DATASET, revision, fmt, rules, fail_on,
+    _audit_remote(repo_id, RepoType.DATASET, revision, fmt, rules, fail_on, config,
                   _hub_options(token, endpoint, offline, timeout))
 
 
@@ -133,22 +149,30 @@ def check(
         "task_categories or source_datasets is a dataset).")] = "auto",
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
-    fail_on: FailOnOpt = FailOn.NON_COMPLIANT,
+    fail_on: PolicyFailOnOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
 ) -> None:
-    """Audit a local folder before it is pushed (same rules, no network)."""
-    renderer = _renderer(fmt)
+    """Audit a local folder before it is pushed (same rules, no network).
 
-    def run() -> AuditResult:
+    A .openaudit.yaml (or .yml) in the folder is the project policy unless --config or
+    --no-config is given.
+    """
+    renderer = _renderer(fmt)
+    packs: list[Pack] = []  # the pack that judged the folder: rule metadata for SARIF
+
+    def run(ruleset: Ruleset) -> AuditResult:
         from openaudit.local import detect_repo_type
         from openaudit.pipeline import audit_folder
 
-        ruleset = _ruleset(rules)
         kind = _repo_type(repo_type) or (detect_repo_type(path) if path.is_dir()
                                          else RepoType.MODEL)
+        packs.append(ruleset.pack_for(kind))
         return audit_folder(path, kind, ruleset)
 
-    result = _guarded(run)
-    _finish(result, renderer, fail_on)
+    policy_file = _guarded(lambda: _policy_file(config, path, no_config))
+    result, threshold = _guarded(lambda: _audit_with_policy(policy_file, rules, fail_on, run))
+    _finish(result, renderer, threshold, packs, _seen_from_cwd(path))
 
 
 @app.command(epilog="Examples: openaudit facts ./my-model · openaudit facts org/name "
@@ -223,6 +247,41 @@ def rules_list(
                          "packs: " + ", ".join(sorted(p.id for p in ruleset.packs.values()))))
 
 
+@rules_app.command("docs", epilog="Examples: openaudit rules docs --output docs/rules.md · "
+                   "openaudit rules docs --check docs/rules.md")
+def rules_docs(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the reference to this file (default: print it).")] = None,
+    check_file: Annotated[Path | None, typer.Option(
+        "--check", help="Exit 1 when this file differs from a fresh rendering.")] = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Generate the Markdown rule reference (docs/rules.md) from the loaded packs."""
+    from openaudit.rule_docs import REGENERATE, is_current, render_rule_docs
+
+    if output is not None and check_file is not None:
+        _fail(UsageError("--output and --check exclude each other",
+                         "write with --output FILE, or compare with --check FILE"))
+    text = render_rule_docs(_guarded(lambda: _ruleset(rules)))
+    if check_file is not None:
+        if not is_current(check_file, text):
+            sys.stderr.write(f"openaudit: {check_file} is out of date with the rule packs\n"
+                             f"  hint: regenerate it with `{REGENERATE}`\n")
+            raise typer.Exit(int(ExitCode.VERDICT_FAILED))  # stale docs fail the check
+        typer.echo(f"{check_file} is up to date")
+        return
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        _fail(UsageError(f"cannot write {output}: {exc.strerror or exc}",
+                         "pass a writable --output path"))
+    typer.echo(f"wrote {output}")
+
+
 @app.command(epilog="Example: openaudit explain DATA-002")
 def explain(
     rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. USE-003.")],
@@ -282,24 +341,80 @@ def _renderer(fmt: str) -> OutputFormat:
 
 
 def _audit_remote(repo_id: str, repo_type: RepoType, revision: str | None, fmt: str,
-                  rules: list[Path] | None, fail_on: FailOn, options: HubOptions) -> None:
+                  rules: list[Path] | None, fail_on: FailOn | None, config: Path | None,
+                  options: HubOptions) -> None:
     renderer = _renderer(fmt)
+    packs: list[Pack] = []  # the pack that judged the repo: rule metadata for SARIF
 
-    def run() -> AuditResult:
+    def run(ruleset: Ruleset) -> AuditResult:
         from openaudit.pipeline import audit_hub
 
-        ruleset = _ruleset(rules)  # rule errors surface before any request is made
+        packs.append(ruleset.pack_for(repo_type))
         return audit_hub(repo_id, repo_type, revision, options, ruleset)
 
-    _finish(_guarded(run), renderer, fail_on)
+    result, threshold = _guarded(lambda: _audit_with_policy(config, rules, fail_on, run))
+    _finish(result, renderer, threshold, packs)
 
 
-def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn) -> NoReturn:
-    from openaudit.render import renderer_for
+def _policy_file(config: Path | None, folder: Path, no_config: bool) -> Path | None:
+    """--config wins; otherwise the folder's own policy file unless --no-config."""
+    from openaudit.policy import find_policy
 
-    _guarded(lambda: renderer_for(fmt).render(result.report, sys.stdout))
+    if config is not None and no_config:
+        raise UsageError("--config and --no-config cannot be combined", "drop one of them")
+    if config is not None or no_config or not folder.is_dir():
+        return config
+    return find_policy(folder)
+
+
+def _audit_with_policy(policy_file: Path | None, rules: list[Path] | None,
+                       fail_on: FailOn | None,
+                       run: Callable[[Ruleset], AuditResult]) -> tuple[AuditResult, FailOn]:
+    """Load the policy and its rules, check it (before any request), audit, apply waivers.
+
+    Returns the result and the exit threshold (--fail-on, else the policy's, else the default).
+    """
+    from openaudit.policy import (
+        apply_policy,
+        check_policy,
+        effective_fail_on,
+        load_policy,
+        policy_notes,
+        rule_paths,
+        today_from_env,
+    )
+
+    policy = load_policy(policy_file) if policy_file is not None else None
+    ruleset = _ruleset(list(rule_paths(policy, rules or ())))  # errors surface before requests
+    threshold = effective_fail_on(fail_on, policy)
+    if policy is None:
+        return run(ruleset), threshold
+    today = today_from_env(os.environ)
+    check_policy(policy, ruleset, today)
+    result = apply_policy(run(ruleset), policy, ruleset, today)
+    for note in policy_notes(policy, [result.report]):
+        sys.stderr.write(f"openaudit: note: {note}\n")
+    return result, threshold
+
+
+def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn, packs: list[Pack],
+            base_dir: str = "") -> NoReturn:
+    from openaudit.render import RenderContext, renderer_for
+
+    context = RenderContext(pack=packs[-1] if packs else None, base_dir=base_dir,
+                            files=frozenset(result.snapshot.files))
+    _guarded(lambda: renderer_for(fmt, context).render(result.report, sys.stdout))
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for([result.report.verdict], fail_on)))
+
+
+def _seen_from_cwd(folder: Path) -> str:
+    """The audited folder relative to the current directory: CI tools place files by it."""
+    try:
+        rel = os.path.relpath(folder.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive (Windows): only the absolute path names it
+        return folder.resolve().as_posix()
+    return "" if rel == "." else Path(rel).as_posix()
 
 
 def _guarded(func: Callable[[], T]) -> T:
@@ -329,3 +444,8 @@ def _fail(exc: OpenAuditError) -> NoReturn:
         sys.stderr.write(f"  hint: {exc.hint}\n")
     code = exit_code_for([], FailOn.NEVER, usage_error=usage, not_audited=int(not usage))
     raise typer.Exit(int(code))
+
+
+from openaudit.cli_batch import register as _register_batch  # noqa: E402  (uses the helpers above)
+
+_register_batch(app)

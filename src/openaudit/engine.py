@@ -107,19 +107,29 @@ def _specific_evidence(leaf: Leaf, facts: Facts) -> list[Evidence]:
 
 
 def pillar_outcome(findings: list[Finding]) -> Outcome:
-    """Worst counted outcome: fail > not-tested > warn > pass; info findings never count."""
-    counted = {f.outcome for f in findings if f.severity is not Severity.INFO}
+    """Worst counted outcome: fail > not-tested > warn > pass.
+
+    Info findings and waived findings (a project policy's waiver) never count.
+    """
+    counted = {f.outcome for f in findings
+               if f.severity is not Severity.INFO and f.waiver is None}
     return next((o for o in _WORST_FIRST if o in counted), Outcome.PASS)
 
 
-def audit(pack: Pack, facts: Facts, target: Target) -> AuditReport:
-    """Run every rule of the pack and decide the verdict by the pack's declared policy."""
-    findings = [run_rule(rule, facts) for rule in pack.rules]
+def pillar_results(pack: Pack, findings: list[Finding]) -> list[PillarResult]:
+    """One result per pillar of the pack, in the pack's order."""
     pillars = []
     for pillar in pack.pillars:
         mine = [f for f in findings if f.pillar == pillar.id]
         pillars.append(PillarResult(pillar.id, pillar.title, pillar_outcome(mine), pillar.group,
                                     tuple(f.rule_id for f in mine)))
+    return pillars
+
+
+def audit(pack: Pack, facts: Facts, target: Target) -> AuditReport:
+    """Run every rule of the pack and decide the verdict by the pack's declared policy."""
+    findings = [run_rule(rule, facts) for rule in pack.rules]
+    pillars = pillar_results(pack, findings)
     verdict, reason, gaps = decide_verdict(pack, pillars)
     return AuditReport(
         target=target, pack=pack.id, ruleset_version=pack.version, ruleset_digest=pack.digest,

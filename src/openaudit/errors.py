@@ -50,3 +50,14 @@ class AccessDenied(FetchError):
 
 class HubUnavailable(FetchError):
     """Network error, timeout, rate limit, server error or offline mode without a cache."""
+
+
+class PolicyError(UsageError):
+    """The project policy file (``.openaudit.yaml``) is invalid or stale; nothing was audited."""
+
+    def __init__(self, path: str, message: str, key: str = "", hint: str = "") -> None:
+        where = f"{path}, key '{key}'" if key else path
+        super().__init__(f"{where}: {message}",
+                         hint or "fix the policy file (see README, \"Project policy file\")")
+        self.path = path
+        self.key = key

@@ -12,16 +12,28 @@ from openaudit.operators import AllOf, AnyOf, Condition, Leaf, Not
 from openaudit.packs import Ruleset
 from openaudit.ruleset import Pack, Rule
 
+_OUTCOME_ORDER = ("pass", "fail", "not-tested")
+SEVERITY_MEANING = {
+    "error": "a failure is a gap in its pillar",
+    "warning": "a failure is a warning that keeps the verdict from compliant",
+    "info": "advisory only, never counted",
+}
+
 
 def find_rule(ruleset: Ruleset, rule_id: str) -> tuple[Pack, Rule]:
-    """Look a rule up in every pack (case-insensitive); suggest close ids when missing."""
+    """Look a rule up in every pack by id or name (case-insensitive); suggest close ids."""
     wanted = rule_id.strip().upper()
     for pack in ruleset.packs.values():
-        rule = pack.rule(wanted)
+        rule = pack.rule(wanted) or next(
+            (r for r in pack.rules if r.name.upper() == wanted), None)
         if rule is not None:
             return pack, rule
     ids = sorted(r.id for p in ruleset.packs.values() for r in p.rules)
-    close = difflib.get_close_matches(wanted, ids, n=3)
+    names = {r.name.upper(): r.id for p in ruleset.packs.values() for r in p.rules}
+    if any(c.isdigit() for c in wanted):
+        close = difflib.get_close_matches(wanted, ids, n=3)
+    else:  # a misspelt rule name
+        close = [names[n] for n in difflib.get_close_matches(wanted, sorted(names), n=3)]
     hint = ("did you mean: " + ", ".join(close)) if close else "see `openaudit rules list`"
     raise UsageError(f"no rule with id '{rule_id}'", hint)
 
@@ -40,6 +52,14 @@ def condition_text(cond: Condition, indent: int = 0) -> str:
     return f"{pad}{word}:\n" + "\n".join(condition_text(c, indent + 1) for c in cond.items)
 
 
+def examples_yaml(rule: Rule) -> str:
+    """The rule's examples as YAML, in the order pass, fail, not-tested."""
+    ordered = {k: [dict(e) for e in rule.examples[k]] for k in _OUTCOME_ORDER
+               if k in rule.examples}
+    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=96,
+                          allow_unicode=True).rstrip("\n")
+
+
 def _wrap(text: str) -> str:
     return textwrap.fill(" ".join(text.split()), 96, initial_indent="  ", subsequent_indent="  ")
 
@@ -47,18 +67,14 @@ def _wrap(text: str) -> str:
 def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
     """Everything about one rule, in the order a reader needs it."""
     pack, rule = find_rule(ruleset, rule_id)
-    examples = yaml.safe_dump({k: [dict(e) for e in v] for k, v in rule.examples.items()},
-                              sort_keys=True, default_flow_style=None, width=96).rstrip()
+    examples = examples_yaml(rule)
     parts = [
         f"{rule.id}  {rule.name}",
         f"{rule.title}",
         "",
         f"Pack:      {pack.id} {pack.version}",
         f"Pillar:    {rule.pillar}",
-        f"Severity:  {rule.severity.value} ("
-        + {"error": "a failure is a gap in its pillar",
-           "warning": "a failure is a warning that keeps the verdict from compliant",
-           "info": "advisory only"}[rule.severity.value] + ")",
+        f"Severity:  {rule.severity.value} ({SEVERITY_MEANING[rule.severity.value]})",
         f"Clause:    {rule.clause}",
         "",
         "Why:",
@@ -69,6 +85,10 @@ def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
         "",
         "Check (passes when):",
         textwrap.indent(condition_text(rule.check), "  "),
+        "",
+        "Messages:",
+        *(_wrap(f"{key.replace('_', '-')}: {rule.messages[key]}")
+          for key in ("pass", "fail", "not_tested") if key in rule.messages),
         "",
         "Examples (fact sets and the outcome they give):",
         textwrap.indent(examples, "  "),

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openaudit import __version__
 from openaudit.errors import AccessDenied, FetchError, HubUnavailable, TargetNotFound, UsageError
@@ -24,8 +29,12 @@ from openaudit.textio import decode_capped
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
+T = TypeVar("T")
+
 MAX_FILE_BYTES = 1_000_000  # licence texts and cards are small; anything larger is not read
 MAX_LICENCE_FILES = 20
+GATED_FILE = ("gated: this account has not been granted access "
+              "(log in or pass --token with an approved account)")
 _REPO_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _MODEL_EXPAND = ["cardData", "gated", "tags", "sha", "siblings", "lastModified", "library_name",
                  "pipeline_tag", "baseModels"]
@@ -65,13 +74,18 @@ def fetch_snapshot(repo_id: str, repo_type: RepoType, revision: str | None,
     with _translated_errors(repo_id, repo_type, revision, options):
         info = (_cached_info(repo_id, repo_type, revision) if options.offline
                 else _fetch_info(repo_id, repo_type, revision, options))
-        siblings = sorted(str(s) for s in info.get("siblings") or [])
-        readme = (_read_file(repo_id, repo_type, info["sha"], "README.md", options)
-                  if "README.md" in siblings else None)
-        licence_paths = [p for p in siblings if is_licence_file(p)]
-        licences = tuple(_read_file(repo_id, repo_type, info["sha"], p, options)
-                         for p in licence_paths[:MAX_LICENCE_FILES])
-        licences += tuple(over_cap(p) for p in licence_paths[MAX_LICENCE_FILES:])
+        return _snapshot(repo_id, repo_type, revision, info,
+                         lambda path: _read_file(repo_id, repo_type, info["sha"], path, options))
+
+
+def _snapshot(repo_id: str, repo_type: RepoType, revision: str | None, info: dict[str, Any],
+              read: Callable[[str], FileText]) -> RepoSnapshot:
+    """Assemble the evidence from an info reply, reading README and licence files with ``read``."""
+    siblings = sorted(str(s) for s in info.get("siblings") or [])
+    readme = read("README.md") if "README.md" in siblings else None
+    licence_paths = [p for p in siblings if is_licence_file(p)]
+    licences = tuple(read(p) for p in licence_paths[:MAX_LICENCE_FILES])
+    licences += tuple(over_cap(p) for p in licence_paths[MAX_LICENCE_FILES:])
     return RepoSnapshot(
         repo_id=repo_id, repo_type=repo_type, source="hub", revision=revision, sha=info["sha"],
         card_data=info.get("cardData"), gated=str(info.get("gated") or "false").lower(),
@@ -99,6 +113,16 @@ def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None,
     else:
         raw = api.dataset_info(repo_id, revision=revision, timeout=options.timeout,
                                expand=_DATASET_EXPAND)  # type: ignore[arg-type]
+    info = _info_dict(raw)
+    if not info["sha"]:
+        raise HubUnavailable(f"the Hub returned no commit sha for {repo_id}",
+                             "check --endpoint points at a Hugging Face Hub")
+    _store_info(repo_id, repo_type, revision, info)
+    return info
+
+
+def _info_dict(raw: Any) -> dict[str, Any]:
+    """The fields openaudit reads from a ModelInfo / DatasetInfo (info call or listing item)."""
     card = getattr(raw, "card_data", None)
     info: dict[str, Any] = {
         "sha": raw.sha,
@@ -111,10 +135,6 @@ def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None,
         "baseModels": getattr(raw, "base_models", None),
         "lastModified": raw.last_modified.isoformat() if raw.last_modified else None,
     }
-    if not info["sha"]:
-        raise HubUnavailable(f"the Hub returned no commit sha for {repo_id}",
-                             "check --endpoint points at a Hugging Face Hub")
-    _store_info(repo_id, repo_type, revision, info)
     return info
 
 
@@ -147,8 +167,7 @@ def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
             return too_large(path, meta.size)
         return _decode(path, hf_hub_download(**kwargs, etag_timeout=options.timeout))
     except GatedRepoError:
-        return FileText(path, None, "gated: this account has not been granted access "
-                        "(log in or pass --token with an approved account)")
+        return FileText(path, None, GATED_FILE)
 
 
 def over_cap(path: str) -> FileText:
@@ -173,12 +192,16 @@ def _decode(path: str, local_path: str) -> FileText:
 
 
 def _cache_path(repo_id: str, repo_type: RepoType, revision: str | None) -> Path:
-    from huggingface_hub import constants
-
-    root = Path(os.environ.get("OPENAUDIT_CACHE") or Path(constants.HF_HOME) / "openaudit")
     name = f"{repo_type.value}s--{repo_id.replace('/', '--')}"
     rev = re.sub(r"[^\w.-]", "_", revision or "main")
-    return root / "info" / name / f"{rev}.json"
+    return cache_root() / "info" / name / f"{rev}.json"
+
+
+def cache_root() -> Path:
+    """openaudit's own cache: ``$OPENAUDIT_CACHE``, else ``$HF_HOME/openaudit``."""
+    from huggingface_hub import constants  # cheap: no HTTP stack is imported
+
+    return Path(os.environ.get("OPENAUDIT_CACHE") or Path(constants.HF_HOME) / "openaudit")
 
 
 def _store_info(repo_id: str, repo_type: RepoType, revision: str | None,
@@ -299,3 +322,355 @@ def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
     except Exception:  # suggestions are a courtesy; never let them mask the real error
         return ()
     return tuple(sorted(found)[:limit])
+
+
+# ---- batch access: bulk listings, one-GET file reads, retries ---------------------------------
+#
+# `openaudit batch` audits thousands of repos, so it goes through huggingface_hub's own session,
+# URL builder and headers, but with its own pagination, timeouts and retries: `list_models` has no
+# timeout and sleeps up to ~23 s per page on its own schedule, and `hf_hub_download` costs a HEAD
+# and a GET per file. Here: one GET per listing page, per straggler info call and per file.
+
+_RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
+LISTING_PAGE_SIZE = 1000  # the largest page the Hub is known to serve; the Link header rules
+
+
+class RepoFailure(FetchError):
+    """A repo (or listing) that could not be read; ``kind`` names the cause in its error record.
+
+    Kinds: not-found, gated, access-denied, rate-limited, server-error, http-error, timeout,
+    network, bad-reply.
+    """
+
+    def __init__(self, kind: str, message: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long one request is retried (tests shorten the waits)."""
+
+    attempts: int = 4  # tries per request, the first included
+    backoff: float = 1.0  # first wait after a transient failure; doubles on each retry
+    max_backoff: float = 16.0
+    max_wait: float = 120.0  # the longest wait a 429 may ask for; a longer one gives up at once
+    jitter: float = 0.25  # up to this fraction is added to each wait, so workers spread out
+
+
+DEFAULT_RETRY = RetryPolicy()  # what a batch uses; tests swap in one with short waits
+
+
+class _OutOfTime(Exception):
+    """The repo's time budget ran out, or the batch was interrupted, before a retry."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class RequestGate:
+    """Shared by every worker of a batch: retries with backoff, and one 429 pauses them all.
+
+    Every call runs under a deadline (the repo's time budget), so nothing can hang: each request
+    gets ``min(timeout, time left)`` and no wait may outlast the deadline.
+    """
+
+    def __init__(self, policy: RetryPolicy | None = None) -> None:
+        self.policy = policy or DEFAULT_RETRY
+        self._lock = threading.Lock()
+        self._open_at = 0.0  # monotonic time before which no request may start
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Wake every waiting worker and make it give up (Ctrl-C)."""
+        self._stopped.set()
+
+    def hold(self, seconds: float) -> None:
+        """Keep every worker from sending a request for ``seconds``."""
+        with self._lock:
+            self._open_at = max(self._open_at, time.monotonic() + seconds)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Pace proactively: a reply saying the quota is spent holds the gate until it resets."""
+        remaining, reset = _rate_limit(headers)
+        if remaining == 0 and reset is not None and reset <= self.policy.max_wait:
+            self.hold(reset)
+
+    def call(self, func: Callable[[float], T], timeout: float, deadline: float) -> T:
+        """``func(timeout)`` with retries; raises its last error when tries or time run out."""
+        attempt = 0
+        while True:
+            self._wait_open(deadline)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _OutOfTime("timeout", "the time allowed for this repo ran out")
+            try:
+                return func(min(timeout, left))
+            except Exception as exc:
+                attempt += 1
+                wait = self._retry_wait(exc, attempt)
+                if (wait is None or attempt >= self.policy.attempts
+                        or time.monotonic() + wait >= deadline):
+                    raise
+                if _status(exc) == 429:
+                    self.hold(wait)  # every worker waits, not only the one that was told
+                else:
+                    self._sleep(wait)
+
+    def _wait_open(self, deadline: float) -> None:
+        while True:
+            with self._lock:
+                delay = self._open_at - time.monotonic()
+            if delay <= 0:
+                return
+            if time.monotonic() + delay >= deadline:
+                raise _OutOfTime("rate-limited", "the Hub rate limit did not reset within the "
+                                 "time allowed for this repo")
+            self._sleep(delay)
+
+    def _sleep(self, seconds: float) -> None:
+        spread = seconds * random.uniform(0, self.policy.jitter)  # not for security
+        if self._stopped.wait(seconds + spread):
+            raise _OutOfTime("interrupted", "the batch was interrupted")
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before the next try, or None when ``exc`` is not worth retrying."""
+        from huggingface_hub.utils import httpx  # type: ignore[attr-defined]
+
+        backoff = min(self.policy.max_backoff, self.policy.backoff * 2.0 ** (attempt - 1))
+        status = _status(exc)
+        if status == 429:
+            response = getattr(exc, "response", None)
+            asked = _server_wait(response.headers) if response is not None else None
+            if asked is None:
+                return backoff
+            return None if asked > self.policy.max_wait else asked
+        if status in _RETRY_STATUS or isinstance(exc, httpx.TransportError):
+            return backoff  # TransportError covers timeouts, resets and dropped connections
+        return None
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _rate_limit(headers: Mapping[str, str]) -> tuple[int | None, float | None]:
+    """(remaining, seconds to reset) from ``RateLimit: "api";r=0;t=37`` (IETF draft)."""
+    remaining: int | None = None
+    reset: float | None = None
+    for part in (headers.get("RateLimit") or "").replace(",", ";").split(";"):
+        key, _, value = part.strip().partition("=")
+        with suppress(ValueError):
+            if key == "r":
+                remaining = int(value) if remaining is None else min(remaining, int(value))
+            elif key == "t":
+                reset = max(reset or 0.0, float(value))
+    return remaining, reset
+
+
+def _server_wait(headers: Mapping[str, str]) -> float | None:
+    """How long a 429 asks us to wait: Retry-After (seconds or HTTP date), then RateLimit."""
+    retry_after = (headers.get("Retry-After") or "").strip()
+    if retry_after:
+        with suppress(ValueError):
+            return max(0.0, float(retry_after))
+        with suppress(TypeError, ValueError, IndexError):
+            when = parsedate_to_datetime(retry_after)
+            return max(0.0, when.timestamp() - time.time())
+    remaining, reset = _rate_limit(headers)
+    if reset is not None:
+        return reset
+    if remaining == 0:  # spent, reset unknown: the policy's window is the honest upper bound
+        for part in (headers.get("RateLimit-Policy") or "").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == "w":
+                with suppress(ValueError):
+                    return float(value)
+    return None
+
+
+def _headers(options: HubOptions) -> dict[str, str]:
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+    headers: dict[str, str] = build_hf_headers(token=options.token, library_name="openaudit",
+                                               library_version=__version__)
+    return headers
+
+
+def _raise_for_status(response: Any, gate: RequestGate) -> None:
+    from huggingface_hub.utils import hf_raise_for_status  # type: ignore[attr-defined]
+
+    gate.observe(response.headers)
+    if response.status_code >= 400:
+        response.read()  # error bodies are small; the client's error mapping reads them
+        hf_raise_for_status(response)
+
+
+ListingPage = list[tuple[str, "dict[str, Any] | None"]]
+
+
+def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate, *,
+                    author: str | None = None, search: str | None = None,
+                    page_budget: float = 120.0) -> Iterator[ListingPage]:
+    """Pages of ``(repo_id, info)`` from the Hub listing with ``expand``, fetched lazily.
+
+    ``info`` has the same shape as a single audit's info call; it is None for an item without a
+    commit sha (the caller then asks for that repo alone). Raises RepoFailure.
+    """
+    from huggingface_hub import DatasetInfo, ModelInfo, constants
+
+    endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
+    expand = _MODEL_EXPAND if repo_type is RepoType.MODEL else _DATASET_EXPAND
+    params: list[tuple[str, str | int | float | bool | None]] = [("expand", e) for e in expand]
+    params += [("author", author)] if author else []
+    params += [("search", search)] if search else []
+    params += [("limit", str(LISTING_PAGE_SIZE))]
+    url: str | None = f"{endpoint}/api/{repo_type.value}s"
+    parse = ModelInfo if repo_type is RepoType.MODEL else DatasetInfo
+    what = " ".join(filter(None, [f"the {repo_type.value} listing",
+                                  f"of {author}" if author else "",
+                                  f"for '{search}'" if search else ""]))
+    while url is not None:
+        with _batch_errors(what, None, options):
+            response = gate.call(partial(_get_page, url, params, options, gate),
+                                 options.timeout, time.monotonic() + page_budget)
+            items = response.json()
+            if not isinstance(items, list):
+                raise ValueError("the listing is not a JSON array")
+            page: ListingPage = []
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    info = _info_dict(parse(**item))
+                    page.append((item["id"], info if info["sha"] else None))
+        yield page
+        # The next page's URL carries the query (and the cursor) already: follow it verbatim.
+        url, params = response.links.get("next", {}).get("url"), []
+
+
+def _get_page(url: str, params: list[tuple[str, str | int | float | bool | None]],
+              options: HubOptions, gate: RequestGate, timeout: float) -> Any:
+    from huggingface_hub import get_session
+
+    response = get_session().get(url, params=params or None, headers=_headers(options),
+                                 timeout=timeout, follow_redirects=True)
+    _raise_for_status(response, gate)
+    return response
+
+
+def fetch_batch_snapshot(repo_id: str, repo_type: RepoType, info: dict[str, Any] | None,
+                         options: HubOptions, gate: RequestGate, deadline: float) -> RepoSnapshot:
+    """One repo of a batch: its info (unless a listing gave it), then one GET per file.
+
+    Raises RepoFailure. A gated file is an unreadable FileText ("not tested"), as in single audits.
+    """
+    if info is None:
+        info = fetch_batch_info(repo_id, repo_type, options, gate, deadline)
+    what = f"{repo_type.value} '{repo_id}'"
+    with _batch_errors(what, repo_id, options, repo_type):
+        sha = str(info["sha"])
+        return _snapshot(repo_id, repo_type, None, info, lambda path: _read_file_once(
+            repo_id, repo_type, sha, path, options, gate, deadline))
+
+
+def fetch_batch_info(repo_id: str, repo_type: RepoType, options: HubOptions, gate: RequestGate,
+                     deadline: float) -> dict[str, Any]:
+    """The info call for a repo no listing covered (a "straggler"), retried. Raises RepoFailure."""
+    with _batch_errors(f"{repo_type.value} '{repo_id}'", repo_id, options, repo_type):
+        return gate.call(lambda timeout: _fetch_info(
+            repo_id, repo_type, None, replace(options, timeout=timeout)),
+            options.timeout, deadline)
+
+
+def _read_file_once(repo_id: str, repo_type: RepoType, sha: str, path: str,
+                    options: HubOptions, gate: RequestGate, deadline: float) -> FileText:
+    """One streamed GET pinned to the commit; the 1 MB cap is enforced while reading."""
+    from huggingface_hub import get_session, hf_hub_url
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError
+
+    url = hf_hub_url(repo_id, path, repo_type=repo_type.value, revision=sha,
+                     endpoint=options.endpoint)
+
+    def get(timeout: float) -> FileText:
+        with get_session().stream("GET", url, headers=_headers(options), timeout=timeout,
+                                  follow_redirects=True) as response:
+            _raise_for_status(response, gate)
+            size = response.headers.get("Content-Length")
+            if (size and size.isdigit() and int(size) > MAX_FILE_BYTES
+                    and not response.headers.get("Content-Encoding")):
+                return too_large(path, int(size))
+            data = bytearray()
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > MAX_FILE_BYTES:
+                    return FileText(path, None, f"too large to read (over {MAX_FILE_BYTES:,} "
+                                    f"bytes; the cap is {MAX_FILE_BYTES:,})")
+                if time.monotonic() > deadline:
+                    raise _OutOfTime("timeout", f"reading {path} took longer than allowed")
+        text, errors = decode_capped(bytes(data), MAX_FILE_BYTES)
+        return FileText(path, text, None, errors, False)
+
+    try:
+        return gate.call(get, options.timeout, deadline)
+    except GatedRepoError:
+        return FileText(path, None, GATED_FILE)
+    except EntryNotFoundError:  # listed in the file list, gone at the commit: never a pass
+        return FileText(path, None, f"listed by the Hub but not found at commit {sha[:12]}")
+
+
+@contextmanager
+def _batch_errors(what: str, repo_id: str | None, options: HubOptions,
+                  repo_type: RepoType = RepoType.MODEL) -> Iterator[None]:
+    """Translate any failure into a RepoFailure whose ``kind`` names the cause."""
+    try:
+        yield
+    except RepoFailure:
+        raise
+    except _OutOfTime as exc:
+        raise RepoFailure(exc.kind, f"{what}: {exc}", "raise --timeout, or retry later with "
+                          "--resume") from None
+    except Exception as exc:
+        kind = _failure_kind(exc)
+        if repo_id is not None:
+            # No "did you mean" search per missing repo: a batch must not spend requests on it.
+            quiet = replace(options, offline=True)
+            try:
+                with _translated_errors(repo_id, repo_type, None, quiet):
+                    raise exc
+            except FetchError as err:
+                raise RepoFailure(kind, err.message, err.hint) from None
+            except Exception:  # not a Hub error: described below
+                pass
+        if kind == "bad-reply":
+            raise RepoFailure(kind, f"unexpected reply from the Hub for {what}: "
+                              f"{_one_line(exc)}", "check --endpoint") from None
+        raise RepoFailure(kind, f"could not read {what}: {_one_line(exc)}",
+                          "retry later with --resume") from None
+
+
+def _failure_kind(exc: Exception) -> str:
+    from huggingface_hub.errors import (
+        DisabledRepoError,
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+    from huggingface_hub.utils import httpx  # type: ignore[attr-defined]
+
+    if isinstance(exc, GatedRepoError):
+        return "gated"
+    if isinstance(exc, RepositoryNotFoundError | RevisionNotFoundError):
+        return "not-found"
+    if isinstance(exc, DisabledRepoError):
+        return "access-denied"
+    if isinstance(exc, HfHubHTTPError):
+        status = _status(exc) or 0
+        return ("rate-limited" if status == 429 else "access-denied" if status in (401, 403)
+                else "server-error" if status >= 500 else "http-error")
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return "network"
+    return "bad-reply"

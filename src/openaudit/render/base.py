@@ -1,12 +1,19 @@
-"""The renderer protocol shared by every output format."""
+"""The renderer protocol shared by every output format, and what renderers may need besides it."""
 
 from __future__ import annotations
 
-from typing import Protocol, TextIO
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from openaudit.models import AuditReport, Outcome
+from openaudit.models import AuditReport, Evidence, Finding, Outcome
+
+if TYPE_CHECKING:
+    from openaudit.ruleset import Pack
 
 OUTCOME_ORDER = {Outcome.FAIL: 0, Outcome.NOT_TESTED: 1, Outcome.WARN: 2, Outcome.PASS: 3}
+PROJECT_URL = "https://github.com/openaudit/openaudit"  # the URL the report schema's $id names
+CARD_FILE = "README.md"  # the model or dataset card: where repository-wide findings belong
 
 
 class Renderer(Protocol):
@@ -17,9 +24,66 @@ class Renderer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RenderContext:
+    """What some formats need besides the report; every field is optional.
+
+    Attributes:
+        pack: The pack the report was judged by: rule rationale and references (SARIF rules[]).
+        base_dir: The audited folder relative to the current directory, with forward slashes
+            (``""`` for a Hub repo or the current directory); file locations are prefixed with it
+            so that CI annotations and code scanning can place them in the checkout.
+        files: Every file of the audited repository; tells file evidence (``LICENSE``) from API
+            fields and derived facts. When None, a file is recognised by its name's shape.
+    """
+
+    pack: Pack | None = None
+    base_dir: str = ""
+    files: Collection[str] | None = None
+
+    def path(self, repo_path: str) -> str:
+        """A repository path as seen from the current directory (forward slashes)."""
+        base = self.base_dir.strip("/")
+        return f"{base}/{repo_path}" if base else repo_path
+
+    def evidence_file(self, item: Evidence) -> str | None:
+        """The repository file an evidence item points at, or None (API fields, facts…).
+
+        Sources look like ``LICENSE``, ``README.md (licence section)``, ``README.md front matter:
+        gated``, ``Hub API: gated``, ``fact code.training`` or ``licence catalogue``.
+        """
+        head = item.source.split(" ", 1)[0]
+        if self.files is not None:
+            return head if head in self.files else None
+        looks_like_file = "." in head or "/" in head or (head.isupper() and head.isalpha())
+        return head if looks_like_file and ":" not in head else None
+
+    def file_evidence(self, finding: Finding) -> list[tuple[str, Evidence]]:
+        """``(repo path, evidence)`` for the finding's file evidence, items with a line first."""
+        found = [(path, e) for e in finding.evidence if (path := self.evidence_file(e))]
+        return sorted(found, key=lambda pair: pair[1].line is None)  # stable: engine's order
+
+
 def target_label(report: AuditReport) -> str:
     """``model org/name @ sha`` for headers."""
     t = report.target
     at = f" @ {t.sha[:12]}" if t.sha else ""
     rev = f" (revision {t.revision})" if t.revision else ""
     return f"{t.repo_type.value} {t.repo_id}{rev}{at}"
+
+
+def attention_rank(finding: Finding) -> int:
+    """Sort key: failures, not-tested, warnings, then waived findings, then passes."""
+    if finding.outcome is Outcome.PASS:
+        return 4
+    return 3 if finding.waiver is not None else OUTCOME_ORDER[finding.outcome]
+
+
+def needs_attention(finding: Finding) -> bool:
+    """A finding that is not a pass and not waived: what a reviewer has to look at."""
+    return finding.outcome is not Outcome.PASS and finding.waiver is None
+
+
+def by_attention(findings: Collection[Finding]) -> list[Finding]:
+    """Findings in reading order: most urgent first, then by rule id."""
+    return sorted(findings, key=lambda f: (attention_rank(f), f.rule_id))

@@ -40,7 +40,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
             {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
              "severity": f.severity.value, "outcome": f.outcome.value, "message": f.message,
              "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
-             "evidence": [evidence_dict(e) for e in f.evidence]}
+             "evidence": [evidence_dict(e) for e in f.evidence], "waiver": f.waiver}
             for f in report.findings
         ],
         "summary": counts,

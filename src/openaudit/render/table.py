@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openaudit.models import AuditReport, Outcome, Verdict
-from openaudit.render.base import OUTCOME_ORDER, target_label
+from openaudit.render.base import by_attention, target_label
 
 _STYLE = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
           Outcome.NOT_TESTED: "magenta"}
@@ -55,11 +55,14 @@ class TableRenderer:
         table.add_column("Outcome", no_wrap=True)
         table.add_column("Finding and evidence", ratio=3)
         table.add_column("Fix", ratio=2)
-        ordered = sorted(report.findings, key=lambda f: (OUTCOME_ORDER[f.outcome], f.rule_id))
-        for f in ordered:
+        for f in by_attention(report.findings):
             body = Text(f.message)
             for item in f.evidence[:4]:
                 body.append("\n  • " + item.describe(), style="dim")
-            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]",
-                          Text(f.outcome.value, style=_STYLE[f.outcome]), body, Text(f.fix or ""))
+            outcome = Text(f.outcome.value, style=_STYLE[f.outcome])
+            if f.waiver is not None:  # still shown, but it no longer counts
+                outcome = Text(f.outcome.value, style="dim strike")
+                outcome.append("\nwaived", style="cyan")
+                body.append(f"\nwaived: {f.waiver}", style="cyan")
+            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]", outcome, body, Text(f.fix or ""))
         return table

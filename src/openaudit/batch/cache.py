@@ -1,0 +1,93 @@
+"""The audit cache: finished audit records keyed by (repo type, repo id, commit sha, rules digest).
+
+Layout under the openaudit cache directory (``$OPENAUDIT_CACHE``, else ``$HF_HOME/openaudit``)::
+
+    audits/<type>s--<namespace>--<name>/<sha>-<digest>.json   one audit record
+    audits/<type>s--<namespace>--<name>/last.json             the last sha seen (for --offline)
+
+Every write goes to a temporary file first and is renamed into place, so a crash never leaves a
+half-written entry; an unreadable entry is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from openaudit.batch.ids import RepoRef
+from openaudit.models import RepoType
+
+
+class AuditCache:
+    """Audit records on disk; safe to use from one thread while workers only do I/O."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "audits"
+
+    def get(self, ref: RepoRef, sha: str, digest: str) -> dict[str, Any] | None:
+        """The cached record of this repo at this commit under these rules, if any."""
+        record = _read_json(self._dir(ref) / f"{_safe(sha)}-{_safe(digest)}.json")
+        if record is None or (record.get("repo_type"), record.get("repo_id")) != ref.key:
+            return None
+        return record
+
+    def last_sha(self, ref: RepoRef) -> str | None:
+        """The commit of the repo's last audit, for ``--offline``."""
+        last = _read_json(self._dir(ref) / "last.json")
+        sha = last.get("sha") if last else None
+        return sha if isinstance(sha, str) else None
+
+    def put(self, ref: RepoRef, record: Mapping[str, Any], digest: str) -> None:
+        """Store an audit record (error records are never cached) and remember its sha."""
+        sha = record.get("sha")
+        if not isinstance(sha, str) or "error" in record:
+            return
+        folder = self._dir(ref)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_json(folder / f"{_safe(sha)}-{_safe(digest)}.json", record)
+            _write_json(folder / "last.json", {"repo_type": ref.repo_type.value,
+                                               "repo_id": ref.repo_id, "sha": sha})
+        except OSError:
+            pass  # a read-only cache costs the next run some requests, never this audit
+
+    def refs(self, repo_type: RepoType, namespace: str | None = None) -> Iterator[RepoRef]:
+        """Repos with a remembered sha, sorted (``--offline --author``)."""
+        pattern = f"{repo_type.value}s--{namespace}--*" if namespace else f"{repo_type.value}s--*"
+        for folder in sorted(self.root.glob(pattern)):
+            last = _read_json(folder / "last.json")
+            if last and last.get("repo_type") == repo_type.value and isinstance(
+                    last.get("repo_id"), str):
+                ref = RepoRef(repo_type, last["repo_id"])
+                if namespace is None or ref.namespace == namespace:
+                    yield ref
+
+    def _dir(self, ref: RepoRef) -> Path:
+        return self.root / f"{ref.repo_type.value}s--{_safe(ref.repo_id.replace('/', '--'))}"
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, sort_keys=True, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,90 @@
+"""The batch journal: one JSON record per line, written as each repo finishes.
+
+Each line is flushed and fsync'ed before the next repo is reported, so Ctrl-C, a crash or a
+lost machine loses nothing already written. A torn last line (killed mid-write) is ignored when
+the journal is read and cut off before a resumed run appends to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from openaudit.records import is_error, record_key
+
+
+def record_line(record: Mapping[str, Any]) -> str:
+    """The JSONL line of a record (keys sorted, so lines diff cleanly)."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every whole record in the journal, in file order (missing file: none)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in data.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:  # blank, or the torn tail of a killed run
+            continue
+        if isinstance(record, dict) and "repo_id" in record:
+            records.append(record)
+    return records
+
+
+def latest(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One record per repo, the last one written winning (a resumed retry replaces an error)."""
+    by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for record in records:
+        by_key.pop(record_key(record), None)  # keep the order of the winning records
+        by_key[record_key(record)] = record
+    return list(by_key.values())
+
+
+def audited_keys(records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """Repos whose latest record is an audit: ``--resume`` skips them and retries the errors."""
+    return {record_key(r) for r in latest(records) if not is_error(r)}
+
+
+class Journal:
+    """Appends records to a file (fsync per line) or a stream (flush per line)."""
+
+    def __init__(self, stream: IO[str], durable: bool) -> None:
+        self._stream = stream
+        self._durable = durable
+
+    @classmethod
+    def open(cls, path: Path, *, resume: bool) -> Journal:
+        """Start a journal file; with ``resume``, keep its whole lines and append after them."""
+        if resume and path.exists():
+            _cut_torn_tail(path)
+            return cls(open(path, "a", encoding="utf-8"), durable=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(open(path, "w", encoding="utf-8"), durable=True)
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._stream.write(record_line(record))
+        self._stream.flush()
+        if self._durable:
+            os.fsync(self._stream.fileno())
+
+    def close(self) -> None:
+        if self._durable:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Drop bytes after the last newline: a line cut short by a kill."""
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            handle.truncate(end)

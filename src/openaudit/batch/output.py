@@ -1,0 +1,103 @@
+"""Where batch records go, and the report at the end.
+
+``--format jsonl`` streams each record as it finishes: to ``--output`` (the file is the journal)
+or to stdout. Every other format is a sorted report written at the end; with ``--output FILE``
+the records are journaled meanwhile in the sidecar ``FILE.jsonl``, so an interrupted run loses
+nothing and ``--resume`` can finish it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
+from openaudit.errors import UsageError
+
+JSONL = "jsonl"
+
+
+def journal_path(fmt: str, output: Path | None) -> Path | None:
+    """The file that receives every record as it finishes (None: records stay in memory)."""
+    if output is None:
+        return None
+    return output if fmt == JSONL else output.with_name(output.name + ".jsonl")
+
+
+class BatchOutput:
+    """Collects the records of one batch run, durably when there is an output file."""
+
+    def __init__(self, fmt: str, output: Path | None, *, resume: bool, stdout: TextIO) -> None:
+        self.fmt = fmt
+        self.output = output
+        self.journal_file = journal_path(fmt, output)
+        if output is not None and output.is_dir():
+            raise UsageError(f"--output {output} is a directory", "give a file name")
+        self._earlier: list[Mapping[str, Any]] = []
+        if resume and self.journal_file is not None:
+            self._earlier.extend(read_journal(self.journal_file))
+        self._new: list[Mapping[str, Any]] = []
+        self._stdout = stdout
+        self._journal: Journal | None = None
+        try:
+            if self.journal_file is not None:
+                self._journal = Journal.open(self.journal_file, resume=resume)
+            elif fmt == JSONL:
+                self._journal = Journal(stdout, durable=False)
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.journal_file}: {exc.strerror or exc}",
+                             "check the --output path") from None
+
+    @property
+    def done(self) -> frozenset[tuple[str, str]]:
+        """Repos a resumed run skips: their latest journal record is an audit."""
+        return frozenset(audited_keys(self._earlier))
+
+    @property
+    def written(self) -> int:
+        return len(self._new)
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._new.append(record)
+        if self._journal is not None:
+            self._journal.write(record)
+
+    def records(self) -> list[Mapping[str, Any]]:
+        """The batch's records, one per repo (a resumed retry replaces the earlier error)."""
+        return latest([*self._earlier, *self._new])
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def finish(self) -> list[Mapping[str, Any]]:
+        """Close the journal and write the sorted report (all formats but jsonl)."""
+        self.close()
+        records = self.records()
+        if self.fmt != JSONL:
+            from openaudit.render.batch import BatchFormat, batch_renderer_for
+
+            renderer = batch_renderer_for(BatchFormat(self.fmt))
+            if self.output is None:
+                renderer.render(records, self._stdout)
+                self._stdout.flush()
+            else:
+                _write_atomically(self.output, lambda out: renderer.render(records, out))
+        return records
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,66 @@
+"""What a batch shows on stderr: a Rich progress bar on a terminal, and the final summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from openaudit.records import BatchSummary, is_error
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} repos/s" if speed else "- repos/s")
+
+
+class BatchProgress:
+    """done / total, rate and failures; draws nothing unless ``console`` is a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar: Progress | None = None
+        self._failures = 0
+        if console.is_terminal:
+            self._bar = Progress(TextColumn("auditing"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total}"), _RateColumn(),
+                                 TextColumn("{task.fields[failures]} failed"),
+                                 TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._bar.add_task("batch", total=0, failures=0)
+            self._bar.start()
+
+    def queued(self) -> None:
+        """One more repo belongs to the batch (listings grow the total as they page)."""
+        if self._bar is not None:
+            task = self._bar.tasks[0]
+            self._bar.update(self._task, total=(task.total or 0) + 1)
+
+    def done(self, record: Mapping[str, Any]) -> None:
+        self._failures += is_error(record)
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, failures=self._failures)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def summary_text(summary: BatchSummary, problems: list[str]) -> str:
+    """The end-of-batch summary: deterministic whatever order the repos finished in."""
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.verdicts.items())
+    lines = [f"openaudit batch: {summary.total} repo(s): {counts}, "
+             f"{len(summary.failed)} not audited"]
+    if summary.reason_families:
+        lines.append("  reason families: " + ", ".join(
+            f"{family} {n}" for family, n in summary.reason_families.items()))
+    if summary.failed:
+        lines.append("  not audited:")
+        lines += [f"    {repo_type} {repo_id}: {why}" for repo_type, repo_id, why in summary.failed]
+    if problems:
+        lines.append("  listings that failed:")
+        lines += [f"    {problem}" for problem in sorted(problems)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,248 @@
+"""Plan and run a batch: listings and id lists in, one record per repo out.
+
+Worker threads only do Hub I/O (info call for stragglers, README and licence files); the pure
+judge, the cache and every output run in the calling thread, in completion order. One repo's
+failure becomes its error record and never stops the batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from openaudit.batch.cache import AuditCache
+from openaudit.batch.ids import RepoRef
+from openaudit.errors import UsageError
+from openaudit.hub import (
+    GATED_FILE,
+    HubOptions,
+    RepoFailure,
+    RequestGate,
+    fetch_batch_info,
+    fetch_batch_snapshot,
+    list_repo_pages,
+    validate_repo_id,
+)
+from openaudit.models import RepoSnapshot, RepoType
+from openaudit.packs import Ruleset
+from openaudit.pipeline import judge
+from openaudit.records import audit_record, error_record
+
+Record = dict[str, Any]
+Emit = Callable[[Mapping[str, Any]], None]
+_Outcome = RepoSnapshot | Record  # a worker's result: evidence to judge, or an error record
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which repos a batch covers: explicit ids and/or Hub listings by author and search."""
+
+    refs: tuple[RepoRef, ...] = ()
+    authors: tuple[str, ...] = ()
+    search: str | None = None
+    repo_type: RepoType = RepoType.MODEL  # of listed repos
+    limit: int | None = None  # at most this many listed repos (ids are not limited)
+
+    @property
+    def listings(self) -> tuple[str | None, ...]:
+        """One listing per author (each with the search), or one search over the Hub."""
+        if self.authors:
+            return self.authors
+        return (None,) if self.search else ()
+
+
+@dataclass
+class BatchRunner:
+    """Runs one batch. ``emit`` gets every record as soon as it is final."""
+
+    ruleset: Ruleset
+    options: HubOptions
+    emit: Emit
+    cache: AuditCache | None = None
+    skip: frozenset[tuple[str, str]] = frozenset()  # repos already audited (--resume)
+    concurrency: int = 8
+    gate: RequestGate = field(default_factory=RequestGate)
+    repo_budget: float | None = None  # seconds for one repo, retries included
+    on_queued: Callable[[], None] = lambda: None  # a repo joined the batch (progress total)
+    problems: list[str] = field(default_factory=list)  # failed listings (not one repo's fault)
+    _seen: set[tuple[str, str]] = field(default_factory=set, init=False)
+    _pending: dict[Future[_Outcome], RepoRef] = field(default_factory=dict, init=False)
+
+    def run(self, selection: Selection) -> None:
+        """Audit every selected repo online; returns when all records were emitted."""
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openaudit")
+        try:
+            for ref, info in self._candidates(selection):
+                self._take(pool, ref, info)
+            self._harvest(keep=0)
+        except BaseException:
+            self.gate.stop()  # sleeping workers give up; requests in flight end by timeout
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def run_offline(self, selection: Selection) -> None:
+        """Answer from the audit cache alone: zero requests; uncached repos get error records."""
+        listed: list[RepoRef] = []
+        if self.cache is not None:
+            term = (selection.search or "").lower()
+            for author in selection.listings:
+                found = [r for r in self.cache.refs(selection.repo_type, author)
+                         if term in r.repo_id.lower()]
+                listed += found
+            listed = listed[:selection.limit] if selection.limit else listed
+        for ref in (*selection.refs, *listed):
+            if not self._admit(ref):
+                continue
+            sha = self.cache.last_sha(ref) if self.cache is not None else None
+            record = (self.cache.get(ref, sha, self.ruleset.digest)
+                      if self.cache is not None and sha else None)
+            self.emit(record or error_record(
+                ref.repo_id, ref.repo_type, None, "not-in-cache",
+                f"{ref.repo_type.value} '{ref.repo_id}' has no cached audit for these rules "
+                "(run the batch once without --offline)"))
+
+    # ---- planning ----------------------------------------------------------------------------
+
+    def _candidates(self, selection: Selection) -> Iterator[tuple[RepoRef, Record | None]]:
+        """(repo, listing info or None) pairs; stragglers (info None) come first."""
+        wanted = [r for r in selection.refs if r.key not in self.skip]
+        valid = [r for r in wanted if _invalid(r) is None]
+        yield from ((r, None) for r in wanted if _invalid(r) is not None)
+        groups = [list(g) for _, g in groupby(sorted(valid, key=_group), key=_group)]
+        for group in groups:
+            if len(group) == 1 or not group[0].namespace:  # info calls are cheaper here
+                yield from ((r, None) for r in group)
+        for group in groups:
+            if len(group) > 1 and group[0].namespace:
+                yield from self._from_namespace(group)
+        listed = 0
+        for author in selection.listings:
+            for ref, info in self._listed(selection.repo_type, author, selection.search):
+                if selection.limit is not None and listed >= selection.limit:
+                    return
+                listed += 1
+                yield ref, info
+
+    def _from_namespace(self, refs: list[RepoRef]) -> Iterator[tuple[RepoRef, Record | None]]:
+        """Find several ids of one namespace in its listing; the rest are stragglers.
+
+        Listings are not sorted by id, so paging stops when every id was found, or as soon as
+        the pages read reach the number of ids still missing (info calls would be no dearer).
+        """
+        missing = {r.repo_id: r for r in refs}
+        pages = 0
+        try:
+            for page in list_repo_pages(refs[0].repo_type, self.options, self.gate,
+                                        author=refs[0].namespace):
+                pages += 1
+                for repo_id, info in page:
+                    if (ref := missing.pop(repo_id, None)) is not None:
+                        yield ref, info
+                if not missing or pages >= len(missing):
+                    break
+        except RepoFailure:
+            pass  # each straggler below then gets its own info call, and its own error record
+        yield from ((ref, None) for ref in missing.values())
+
+    def _listed(self, repo_type: RepoType, author: str | None,
+                search: str | None) -> Iterator[tuple[RepoRef, Record | None]]:
+        try:
+            for page in list_repo_pages(repo_type, self.options, self.gate, author=author,
+                                        search=search):
+                for repo_id, info in page:
+                    yield RepoRef(repo_type, repo_id), info
+        except RepoFailure as exc:
+            self.problems.append(f"{exc.kind}: {exc.message}")
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def _admit(self, ref: RepoRef) -> bool:
+        """True the first time a repo not skipped by --resume comes up."""
+        if ref.key in self._seen or ref.key in self.skip:
+            return False
+        self._seen.add(ref.key)
+        self.on_queued()
+        return True
+
+    def _take(self, pool: ThreadPoolExecutor, ref: RepoRef, info: Record | None) -> None:
+        if not self._admit(ref):
+            return
+        if (problem := _invalid(ref)) is not None:
+            self.emit(error_record(ref.repo_id, ref.repo_type, None, "invalid-id", problem))
+            return
+        if info is not None and (cached := self._cached(ref, info)) is not None:
+            self.emit(cached)  # a cache hit makes no request at all
+            return
+        self._pending[pool.submit(self._fetch, ref, info)] = ref
+        self._harvest(keep=2 * self.concurrency)  # bounded memory on huge listings
+
+    def _harvest(self, keep: int) -> None:
+        """Emit finished repos; block while more than ``keep`` are still in flight."""
+        while self._pending:
+            done, _ = wait(self._pending, timeout=None if len(self._pending) > keep else 0,
+                           return_when=FIRST_COMPLETED)
+            if not done:
+                return
+            for future in done:
+                self._finish(self._pending.pop(future), future.result())
+
+    def _fetch(self, ref: RepoRef, info: Record | None) -> _Outcome:
+        """Worker thread: Hub I/O only. Never raises."""
+        budget = self.repo_budget or max(60.0, 10 * self.options.timeout)
+        deadline = time.monotonic() + budget
+        try:
+            if info is None:
+                info = fetch_batch_info(ref.repo_id, ref.repo_type, self.options, self.gate,
+                                        deadline)
+                if (cached := self._cached(ref, info)) is not None:
+                    return cached
+            return fetch_batch_snapshot(ref.repo_id, ref.repo_type, info, self.options,
+                                        self.gate, deadline)
+        except RepoFailure as exc:
+            return error_record(ref.repo_id, ref.repo_type, None, exc.kind, exc.message)
+        except Exception as exc:  # a bug must cost one repo, not the batch
+            return error_record(ref.repo_id, ref.repo_type, None, "internal",
+                                f"{type(exc).__name__}: {exc}")
+
+    def _finish(self, ref: RepoRef, outcome: _Outcome) -> None:
+        if isinstance(outcome, dict):
+            self.emit(outcome)
+            return
+        try:
+            record = audit_record(judge(outcome, self.ruleset).report)
+        except Exception as exc:  # a bug must cost one repo, not the batch
+            self.emit(error_record(ref.repo_id, ref.repo_type, None, "internal",
+                                   f"{type(exc).__name__}: {exc}"))
+            return
+        if self.cache is not None and _cacheable(outcome):
+            self.cache.put(ref, record, self.ruleset.digest)
+        self.emit(record)
+
+    def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | None:
+        if self.cache is None or not isinstance(info.get("sha"), str):
+            return None
+        return self.cache.get(ref, info["sha"], self.ruleset.digest)
+
+
+def _group(ref: RepoRef) -> tuple[str, str]:
+    return (ref.repo_type.value, ref.namespace)
+
+
+def _invalid(ref: RepoRef) -> str | None:
+    """Why an id cannot be on the Hub (checked before any request), or None."""
+    try:
+        validate_repo_id(ref.repo_id)
+    except UsageError as exc:
+        return exc.message
+    return None
+
+
+def _cacheable(snapshot: RepoSnapshot) -> bool:
+    """Files hidden by a gate may open with another token: such audits are not frozen."""
+    files: Iterable[Any] = (snapshot.readme, *snapshot.license_files)
+    return not any(f is not None and f.error == GATED_FILE for f in files)

@@ -1,0 +1,219 @@
+"""`openaudit batch`: parse options, run the batch, print the summary, exit. No logic here.
+
+Registered on the main app by ``register`` (called at the end of cli.py). Everything heavy is
+imported inside the command so that `openaudit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from openaudit.errors import OpenAuditError, UsageError
+from openaudit.exit_codes import FailOn, exit_code_for
+from openaudit.models import RepoType, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from openaudit.batch.output import BatchOutput
+    from openaudit.batch.runner import Selection
+
+FORMATS = ("table", "jsonl", "json", "markdown", "csv", "html")
+EPILOG = ("Examples: openaudit batch ids.txt --format jsonl --output audit.jsonl · "
+          "openaudit batch --author my-org --format markdown · "
+          "openaudit batch ids.txt --output audit.jsonl --format jsonl --resume · "
+          "Exit codes: 0 every verdict passes --fail-on; 1 one fails it; 2 usage error; "
+          "3 a repo could not be audited.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `batch` command to the main app."""
+    app.command("batch", epilog=EPILOG)(batch)
+
+
+def batch(
+    ids_file: Annotated[str | None, typer.Argument(
+        metavar="IDS_FILE|-", help="Repo ids, one per line (# comments, 'dataset:' prefix), "
+        "or - for stdin.", show_default=False)] = None,
+    author: Annotated[list[str] | None, typer.Option(
+        "--author", help="List this user's or organisation's repos from the Hub. Repeatable.",
+        show_default=False)] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", help="List repos whose id contains this text.", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="Audit at most this many listed repos.", show_default=False)] = None,
+    repo_type: Annotated[str | None, typer.Option(
+        "--type", help="model or dataset: ids without a prefix, and listings (default model).",
+        show_default=False)] = None,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=64, help="Repos fetched in parallel.")] = 8,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="table, jsonl, json, markdown, csv or html.")] = "table",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here instead of stdout (jsonl: records as they finish; "
+        "other formats: report at the end, records journaled in OUTPUT.jsonl).",
+        show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Skip repos already audited in --output (errors are retried).")] = False,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Answer from the audit cache only; make no request.")] = False,
+    fail_on: Annotated[FailOn, typer.Option(
+        "--fail-on", help="Lowest verdict that makes the exit code 1.")] = FailOn.NON_COMPLIANT,
+    rules: Annotated[list[Path] | None, typer.Option(
+        "--rules", help="Extra rule file or replacement pack directory. Repeatable.",
+        show_default=False)] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="Hub token (default: HF_TOKEN or the stored login). Never printed.",
+        show_default=False)] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co).",
+        show_default=False)] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, help="Seconds to wait for each Hub request.")] = 20.0,
+    from_dump: Annotated[Path | None, typer.Option(
+        "--from-dump", help="Judge a metadata dump (JSONL, JSONL.gz, Parquet) instead of the Hub.",
+        show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Processes for --from-dump (default: every core).",
+        show_default=False)] = None,
+) -> None:
+    """Audit many repos: from an id list, a Hub listing (--author, --search) or a dump.
+
+    Records are written as each repo finishes (jsonl: completion order); reports and the summary
+    on stderr are sorted. A repo that cannot be audited gets an error record and never stops
+    the batch.
+    """
+    from openaudit.cli import _fail
+
+    try:
+        _run(ids_file, tuple(author or ()), search, limit, repo_type, concurrency, fmt, output,
+             resume, offline, fail_on, tuple(rules or ()), token, endpoint, timeout, from_dump,
+             workers)
+    except OpenAuditError as exc:
+        _fail(exc)
+
+
+def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, limit: int | None,
+         repo_type: str | None, concurrency: int, fmt: str, output: Path | None, resume: bool,
+         offline: bool, fail_on: FailOn, rules: tuple[Path, ...], token: str | None,
+         endpoint: str | None, timeout: float, from_dump: Path | None,
+         workers: int | None) -> None:
+    from rich.console import Console
+
+    from openaudit.batch.output import BatchOutput
+    from openaudit.batch.progress import BatchProgress, summary_text
+    from openaudit.hub import validate_token
+    from openaudit.records import is_error, summarize
+
+    kind = _kind(repo_type)
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'", "use one of: " + ", ".join(FORMATS))
+    if resume and output is None:
+        raise UsageError("--resume needs --output", "resume reads the records already "
+                         "written to the --output file")
+    if from_dump is not None and (ids_file or authors or search or offline):
+        raise UsageError("--from-dump cannot be combined with ids, --author, --search or "
+                         "--offline", "a dump is judged on its own, with no request")
+    validate_token(token)
+    selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
+    from openaudit.packs import load_ruleset
+
+    ruleset = load_ruleset(rules)  # rule errors surface before any request is made
+    out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
+    progress = BatchProgress(Console(stderr=True))
+    problems: list[str] = []
+
+    def emit(record: Mapping[str, Any]) -> None:
+        out.write(record)
+        progress.done(record)
+
+    try:
+        if from_dump is not None:
+            _run_dump(from_dump, rules, workers, None if repo_type is None else kind, out, emit,
+                      progress)
+        else:
+            assert selection is not None
+            problems = _run_hub(selection, ruleset, concurrency, offline, token, endpoint,
+                                timeout, out, emit, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        out.close()
+        where = f" to {out.journal_file}" if out.journal_file else ""
+        sys.stderr.write(f"openaudit: interrupted: {out.written} record(s) written{where}"
+                         + ("; run the same command with --resume to finish\n"
+                            if out.journal_file else "\n"))
+        raise typer.Exit(130) from None
+    progress.close()
+    records = out.finish()
+    summary = summarize(records)
+    sys.stderr.write(summary_text(summary, problems))
+    verdicts = [_verdict(r) for r in records if not is_error(r)]
+    code = exit_code_for(verdicts, fail_on, not_audited=len(summary.failed) + len(problems))
+    raise typer.Exit(int(code))
+
+
+def _run_hub(selection: Selection, ruleset: Any, concurrency: int, offline: bool,
+             token: str | None, endpoint: str | None, timeout: float, out: BatchOutput,
+             emit: Any, progress: Any) -> list[str]:
+    from openaudit.batch.cache import AuditCache
+    from openaudit.batch.runner import BatchRunner
+    from openaudit.hub import HubOptions, cache_root
+
+    options = HubOptions(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None,
+                         token=token, offline=offline, timeout=timeout)
+    runner = BatchRunner(ruleset, options, emit, cache=AuditCache(cache_root()), skip=out.done,
+                         concurrency=concurrency, on_queued=progress.queued)
+    if offline:
+        runner.run_offline(selection)
+    else:
+        runner.run(selection)
+    return runner.problems
+
+
+def _run_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
+              repo_type: RepoType | None, out: BatchOutput, emit: Any, progress: Any) -> None:
+    from openaudit.dump import run_dump
+    from openaudit.records import record_key
+
+    skip = out.done
+    for record in run_dump(path, rules, workers=workers, repo_type=repo_type):
+        if record_key(record) not in skip:
+            progress.queued()
+            emit(record)
+
+
+def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | None,
+               limit: int | None, kind: RepoType) -> Selection:
+    from openaudit.batch.ids import read_ids_file
+    from openaudit.batch.runner import Selection
+
+    refs = read_ids_file(ids_file, kind, sys.stdin) if ids_file is not None else []
+    if not refs and not authors and not search:
+        where = f"no repo ids in {'stdin' if ids_file == '-' else ids_file}" if ids_file else \
+            "nothing to audit"
+        raise UsageError(where, "give an id file (or - for stdin), --author, --search or "
+                         "--from-dump")
+    for author in authors:
+        if not author or "/" in author or not author.replace("-", "").replace("_", "").replace(
+                ".", "").isalnum():
+            raise UsageError(f"'{author}' is not a user or organisation name",
+                             "use --author NAME, e.g. --author my-org")
+    return Selection(tuple(refs), authors, search or None, kind, limit)
+
+
+def _kind(value: str | None) -> RepoType:
+    if value is None:
+        return RepoType.MODEL
+    try:
+        return RepoType(value)
+    except ValueError:
+        raise UsageError(f"unknown repo type '{value}'", "use --type model or dataset") from None
+
+
+def _verdict(record: Mapping[str, Any]) -> Verdict:
+    return Verdict(str(record["verdict"]))

@@ -1,0 +1,389 @@
+"""Whole-Hub studies: judge an exported metadata dump (JSONL, JSONL.gz or Parquet) offline.
+
+A dump record is shaped like a Hub API list/info item (``id``, ``cardData``, ``tags``, ``gated``,
+``siblings``, ``sha``, ``lastModified``, ``library_name``, ``pipeline_tag``, ``baseModels``) plus
+the texts the Hub path would download: ``readme`` (README.md) and ``files`` (``{path: text}``,
+licence files and optionally README.md). A file the record lists but carries no text for is
+*unread*, so the rules it feeds are "not tested" — never a pass for evidence not read.
+
+``evaluate_record`` is a pure function of one record: what a distributed engine maps over
+partitions. ``run_dump`` does the same on every core of one machine, streaming, in input order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openaudit.errors import UsageError
+from openaudit.facts import is_licence_file
+from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large
+from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.packs import Ruleset, load_ruleset
+from openaudit.records import audit_record, error_record
+
+BAD_RECORD = "bad-record"
+NOT_IN_DUMP = "not in the dump (the record lists the file but carries no text for it)"
+CHUNK_SIZE = 500  # records per task sent to a worker process
+PARQUET_BATCH = 2_000  # rows decoded at a time from a Parquet file
+PARQUET_INSTALL_HINT = 'install Parquet support: pip install "openaudit[parquet]"'
+# iter_dump's marker for a line or row that is not a record; evaluate_record turns it into an
+# error record. Never a key of a real Hub item.
+BAD_MARKER = "__openaudit_bad_record__"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+_GATED = {"false": "false", "none": "false", "auto": "auto", "manual": "manual", "true": "true"}
+_OPTIONAL_TEXT_KEYS = ("sha", "lastModified", "library_name", "pipeline_tag")
+
+
+class BadRecord(ValueError):
+    """A record whose shape is not a Hub item's (no id, wrong types)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# One record
+# ---------------------------------------------------------------------------------------------
+
+
+def snapshot_from_record(record: Mapping[str, Any],
+                         repo_type: RepoType | None = None) -> RepoSnapshot:
+    """The RepoSnapshot the Hub path would build for this repo, from the dump alone. Pure.
+
+    ``repo_type`` applies to records that do not say (``repo_type`` or ``type``); without either
+    the record is a model. Raises BadRecord for a record that is not shaped like a Hub item.
+    """
+    if not isinstance(record, Mapping):
+        raise BadRecord(f"a record must be a JSON object, not {type(record).__name__}")
+    if BAD_MARKER in record:
+        raise BadRecord(str(record[BAD_MARKER]))
+    repo_id = _repo_id(record)
+    kind = _repo_type(record, repo_type)
+    files = _siblings(record.get("siblings"))
+    texts = _texts(record)
+    readme = _file_text("README.md", texts) if "README.md" in files else None
+    licence_paths = [p for p in files if is_licence_file(p)]
+    licences = tuple(_file_text(p, texts) for p in licence_paths[:MAX_LICENCE_FILES])
+    licences += tuple(over_cap(p) for p in licence_paths[MAX_LICENCE_FILES:])
+    optional = {key: _optional_text(record, key) for key in _OPTIONAL_TEXT_KEYS}
+    return RepoSnapshot(
+        repo_id=repo_id, repo_type=kind, source="hub", revision=None, sha=optional["sha"],
+        card_data=_card_data(record.get("cardData")), gated=_gated(record.get("gated")),
+        tags=_tags(record.get("tags")), files=files, library_name=optional["library_name"],
+        pipeline_tag=optional["pipeline_tag"], base_models=_jsonish(record.get("baseModels")),
+        last_modified=optional["lastModified"], readme=readme, license_files=licences,
+    )
+
+
+def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
+                    repo_type: RepoType | None = None) -> dict[str, Any]:
+    """The batch record (audit or error) of one dump record. Pure; never raises.
+
+    A malformed record becomes an error record of kind ``bad-record``, so one bad line never
+    stops a whole-Hub run.
+    """
+    from openaudit.pipeline import judge  # imported here: pipeline pulls in the Hub client code
+
+    try:
+        snapshot = snapshot_from_record(record, repo_type)
+    except BadRecord as exc:
+        return _bad(record, repo_type, str(exc))
+    try:
+        return audit_record(judge(snapshot, ruleset).report)
+    except Exception as exc:  # one odd value deep in cardData must not stop a whole-Hub run
+        return _bad(record, repo_type, f"could not judge the record: {type(exc).__name__}: {exc}")
+
+
+def _bad(record: Any, repo_type: RepoType | None, message: str) -> dict[str, Any]:
+    repo_id = ""
+    kind = repo_type or RepoType.MODEL
+    if isinstance(record, Mapping):
+        repo_id = record["id"] if isinstance(record.get("id"), str) else ""
+        with contextlib.suppress(BadRecord):  # keep the default when the type is the problem
+            kind = _repo_type(record, repo_type)
+    return error_record(repo_id, kind, None, BAD_RECORD, message)
+
+
+def _repo_id(record: Mapping[str, Any]) -> str:
+    from openaudit.hub import validate_repo_id
+
+    repo_id = record.get("id")
+    if not isinstance(repo_id, str) or not repo_id:
+        raise BadRecord("the record has no 'id' (a string such as 'org/name')")
+    try:
+        validate_repo_id(repo_id)
+    except UsageError as exc:
+        raise BadRecord(exc.message) from None
+    return repo_id
+
+
+def _repo_type(record: Mapping[str, Any], default: RepoType | None) -> RepoType:
+    declared = record.get("repo_type", record.get("type"))
+    if declared is None:
+        return default or RepoType.MODEL
+    try:
+        return RepoType(str(declared).lower().removesuffix("s"))
+    except ValueError:
+        raise BadRecord(f"unsupported repo type {declared!r} (model or dataset)") from None
+
+
+def _siblings(value: Any) -> tuple[str, ...]:
+    """The file list: ``[{"rfilename": ...}]`` as the API sends it, or plain strings."""
+    if value is None:
+        # An unknown file list is not an empty repo: judging it would fail rules on no evidence.
+        raise BadRecord("the record has no 'siblings' (file list); export it with "
+                        "expand=siblings")
+    value = _jsonish(value)
+    if not isinstance(value, list | tuple):
+        raise BadRecord(f"'siblings' must be a list, not {type(value).__name__}")
+    names: set[str] = set()
+    for item in value:
+        name = item.get("rfilename") if isinstance(item, Mapping) else item
+        if not isinstance(name, str) or not name:
+            raise BadRecord("every 'siblings' entry must be a path or {'rfilename': path}")
+        names.add(name)
+    return tuple(sorted(names))
+
+
+def _texts(record: Mapping[str, Any]) -> dict[str, str | None]:
+    """File texts carried by the record: ``files`` (a mapping, or key/value pairs) + ``readme``."""
+    raw = _jsonish(record.get("files"))
+    if raw is None:
+        raw = {}
+    elif isinstance(raw, list | tuple):  # a Parquet map column reads as (key, value) pairs
+        try:
+            raw = dict(raw)
+        except (TypeError, ValueError):
+            raise BadRecord("'files' must map paths to texts") from None
+    if not isinstance(raw, Mapping):
+        raise BadRecord(f"'files' must map paths to texts, not {type(raw).__name__}")
+    texts: dict[str, str | None] = {}
+    for path, text in raw.items():
+        if not isinstance(path, str) or not (text is None or isinstance(text, str)):
+            raise BadRecord("'files' must map paths (strings) to texts (strings or null)")
+        texts[path] = text
+    readme = record.get("readme")
+    if readme is not None:
+        if not isinstance(readme, str):
+            raise BadRecord(f"'readme' must be a string, not {type(readme).__name__}")
+        texts["README.md"] = readme
+    return texts
+
+
+def _file_text(path: str, texts: Mapping[str, str | None]) -> FileText:
+    """Same caps as the Hub path: over 1 MB is unread; U+FFFD means bytes were replaced."""
+    text = texts.get(path)
+    if text is None:
+        return FileText(path, None, NOT_IN_DUMP)
+    if len(text) * 4 > MAX_FILE_BYTES:  # only a long text can be over the cap in UTF-8 bytes
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_FILE_BYTES:
+            return too_large(path, size)
+    # The exporter decoded the bytes: a BOM survives as U+FEFF, bad bytes as U+FFFD.
+    return FileText(path, text.removeprefix("\ufeff"), None, "\ufffd" in text, False)
+
+
+def _card_data(value: Any) -> dict[str, Any] | None:
+    value = _jsonish(value)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise BadRecord(f"'cardData' must be an object, not {type(value).__name__}")
+    # As huggingface_hub's CardData.to_dict() on the Hub path: keys without a value are dropped
+    # (a Parquet struct column also fills every key missing from a row with null).
+    return {str(k): v for k, v in value.items() if v is not None}
+
+
+def _gated(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return "true" if value else "false"
+    gated = _GATED.get(str(value).lower()) if isinstance(value, str) else None
+    if gated is None:
+        raise BadRecord(f"'gated' must be false, true, 'auto' or 'manual', not {value!r}")
+    return gated
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    value = _jsonish(value)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        raise BadRecord("'tags' must be a list of strings")
+    return tuple(sorted(value))
+
+
+def _optional_text(record: Mapping[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if isinstance(value, datetime | date):  # a Parquet timestamp column
+        return value.isoformat()
+    if value is not None and not isinstance(value, str):
+        raise BadRecord(f"'{key}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _jsonish(value: Any) -> Any:
+    """Nested columns may arrive as JSON strings (flat Parquet exports); decode those."""
+    if isinstance(value, str) and (value[:1] in ("{", "[") or value == "null"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise BadRecord("a nested field holds text that is not valid JSON") from None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a dump
+# ---------------------------------------------------------------------------------------------
+
+
+def iter_dump(path: Path) -> Iterator[dict[str, Any]]:
+    """Stream the records of a JSONL, JSONL.gz or Parquet dump (format sniffed from the bytes).
+
+    A line or row that is not a JSON object yields a bad-record marker naming the line, so
+    ``evaluate_record`` reports it and the rest of the dump is still read. A file that cannot
+    be read at all raises UsageError.
+    """
+    magic = _magic(path)
+    if magic == _PARQUET_MAGIC:
+        yield from _iter_parquet(path)
+    else:
+        yield from _iter_jsonl(path, gzipped=magic.startswith(_GZIP_MAGIC))
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4)
+    except OSError as exc:
+        raise UsageError(f"cannot read the dump {path}: {exc.strerror or exc}",
+                         "pass a JSONL, JSONL.gz or Parquet file of Hub metadata") from None
+
+
+def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[dict[str, Any]]:
+    seen_record = False
+    try:
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                record = _parse_line(line)
+                if record is None:
+                    if not seen_record:
+                        raise UsageError(
+                            f"{path} is not a JSONL dump: line {number} is not a JSON object",
+                            "pass a JSONL, JSONL.gz or Parquet file of Hub metadata")
+                    yield {BAD_MARKER: f"line {number}: not a JSON object"}
+                    continue
+                seen_record = True
+                yield record
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise UsageError(f"cannot read the dump {path}: {exc}",
+                         "the file is truncated or corrupt; export it again") from None
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:  # includes bytes that are not UTF-8
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _iter_parquet(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError(f"{path} is a Parquet file and pyarrow is not installed",
+                         PARQUET_INSTALL_HINT) from None
+    try:
+        parquet = pq.ParquetFile(path)
+        # Record batches, never the whole table: memory stays flat in the size of the dump.
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
+            yield from batch.to_pylist()
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise UsageError(f"cannot read the Parquet dump {path}: {exc}",
+                         "the file is truncated or corrupt; export it again") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole dump on every core
+# ---------------------------------------------------------------------------------------------
+
+_worker_ruleset: Ruleset | None = None
+_worker_repo_type: RepoType | None = None
+
+
+def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None) -> None:
+    """Each worker process loads (and validates) the rules once, not once per record."""
+    global _worker_ruleset, _worker_repo_type
+    _worker_ruleset = load_ruleset(ruleset_paths)
+    _worker_repo_type = repo_type
+
+
+def _evaluate_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert _worker_ruleset is not None, "worker not initialised"
+    return [evaluate_record(r, _worker_ruleset, _worker_repo_type) for r in chunk]
+
+
+def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None = None,
+             repo_type: RepoType | None = None) -> Iterator[dict[str, Any]]:
+    """Judge every record of a dump; yields batch records in input order (deterministic).
+
+    ``workers`` processes (default: every core) each load the rules once; records travel in
+    chunks with a bounded number in flight, so memory is flat in the number of records.
+    ``workers=1`` judges in this process. Raises UsageError when the file cannot be read and
+    RuleFileError for invalid rules, before anything is yielded.
+    """
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise UsageError(f"--workers must be at least 1, not {count}")
+    ruleset = load_ruleset(ruleset_paths)  # validate the rules here, so errors surface once
+    records = iter_dump(path)
+    first = next(records, None)  # surface an unreadable file before any worker starts
+    if first is None:
+        return iter(())
+    everything = _prepend(first, records)
+    if count == 1:
+        return (evaluate_record(r, ruleset, repo_type) for r in everything)
+    return _run_pool(everything, ruleset_paths, repo_type, count)
+
+
+def _prepend(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...],
+              repo_type: RepoType | None, workers: int) -> Iterator[dict[str, Any]]:
+    max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
+    # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(ruleset_paths, repo_type)) as pool:
+        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        for chunk in _chunks(records, CHUNK_SIZE):
+            pending.append(pool.submit(_evaluate_chunk, chunk))
+            if len(pending) >= max_in_flight:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()

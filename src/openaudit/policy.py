@@ -1,0 +1,324 @@
+"""The project policy file (``.openaudit.yaml``): strict loading, checks, and applying it.
+
+Three steps, so that every error surfaces before anything is audited:
+
+1. ``load_policy(path)`` reads and validates the file on its own (keys, types, dates, paths);
+2. ``check_policy(policy, ruleset, today)`` checks it against the loaded rules (pack ids, rule
+   ids with "did you mean", expired waivers);
+3. ``apply_policy(result_or_report, policy, ruleset, today)`` waives findings (pure).
+
+``rule_paths`` and ``effective_fail_on`` turn a policy into ``load_ruleset`` extras and the exit
+threshold. Every error is a PolicyError (exit 2) naming the file, the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import yaml
+
+from openaudit.errors import PolicyError, UsageError
+from openaudit.exit_codes import FailOn
+from openaudit.models import AuditReport, RepoType
+from openaudit.packs import Ruleset
+from openaudit.waivers import Waiver, apply_waivers, unused_waivers
+
+if TYPE_CHECKING:
+    from openaudit.pipeline import AuditResult
+
+SCHEMA_VERSION = 1
+POLICY_NAMES = (".openaudit.yaml", ".openaudit.yml")
+TODAY_ENV = "OPENAUDIT_TODAY"
+_TOP_KEYS = ("schema_version", "packs", "rules", "fail_on", "waivers")
+_WAIVER_KEYS = ("rule", "reason", "expires", "target")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy file.
+
+    Attributes:
+        path: The file it was read from (as given), for messages.
+        packs: Pack id expected to judge each repo type (only the types the file names).
+        rules: Extra rule files / pack directories, resolved against the file's folder.
+        fail_on: Exit threshold; None when the file leaves it to the default.
+        waivers: In file order (the first matching waiver gives a finding its reason).
+    """
+
+    path: Path
+    packs: Mapping[RepoType, str] = field(default_factory=dict)
+    rules: tuple[Path, ...] = ()
+    fail_on: FailOn | None = None
+    waivers: tuple[Waiver, ...] = ()
+
+
+# ---- finding and loading -----------------------------------------------------------------------
+
+
+def find_policy(folder: Path) -> Path | None:
+    """The policy file in this folder (``.openaudit.yaml`` or ``.openaudit.yml``), if any."""
+    found = [folder / name for name in POLICY_NAMES if (folder / name).is_file()]
+    if len(found) > 1:
+        raise PolicyError(str(found[0]), f"{found[1].name} exists too; keep one policy file")
+    return found[0] if found else None
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file on its own (the rules it names must exist)."""
+    where = str(path)
+    doc = _read(path)
+    if doc is None:
+        raise PolicyError(where, f"is empty; expected a mapping with schema_version: "
+                          f"{SCHEMA_VERSION}")
+    top = _mapping(doc, where, "")
+    _keys(top, _TOP_KEYS, ("schema_version",), where, "")
+    version = top["schema_version"]
+    if type(version) is not int or version != SCHEMA_VERSION:  # true and 1.0 are not 1
+        raise PolicyError(where, f"unsupported schema_version {version!r} (expected "
+                          f"{SCHEMA_VERSION})", "schema_version")
+    return Policy(path=path, packs=_packs(top.get("packs"), where),
+                  rules=_rules(top.get("rules"), path), fail_on=_fail_on(top.get("fail_on"), where),
+                  waivers=_waivers(top.get("waivers"), where))
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text (parsed strictly below) and refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read(path: Path) -> Any:
+    where = str(path)
+    if path.is_dir():
+        raise PolicyError(where, "is a directory; expected a YAML policy file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise PolicyError(where, "no such file") from None
+    except OSError as exc:
+        raise PolicyError(where, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(where, f"is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at "
+                          f"offset {exc.start})") from None
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(where, f"invalid YAML{at}: "
+                          f"{getattr(exc, 'problem', None) or exc}") from None
+
+
+def _mapping(value: Any, where: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PolicyError(where, f"expected a mapping, got {_kind(value)}", key)
+    return value
+
+
+def _keys(doc: Mapping[Any, Any], allowed: Sequence[str], required: Sequence[str], where: str,
+          prefix: str) -> None:
+    for key in sorted(set(doc) - set(allowed), key=str):
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise PolicyError(where, f"unknown key ({hint}allowed: {', '.join(allowed)})",
+                          f"{prefix}.{key}" if prefix else str(key))
+    for key in required:
+        if key not in doc:
+            raise PolicyError(where, "missing required key", f"{prefix}.{key}" if prefix else key)
+
+
+def _text(value: Any, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        got = "an empty string" if isinstance(value, str) else _kind(value)
+        raise PolicyError(where, f"expected a non-empty string, got {got}", key)
+    return value.strip()
+
+
+def _list(value: Any, where: str, key: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PolicyError(where, f"expected a list, got {_kind(value)}", key)
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _packs(value: Any, where: str) -> dict[RepoType, str]:
+    if value is None:
+        return {}
+    raw = _mapping(value, where, "packs")
+    _keys(raw, [t.value for t in RepoType], (), where, "packs")
+    return {RepoType(k): _text(v, where, f"packs.{k}") for k, v in sorted(raw.items())}
+
+
+def _rules(value: Any, path: Path) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    where, base = str(path), path.parent
+    resolved = []
+    for index, item in enumerate(_list(value, where, "rules")):
+        rule_path = base / Path(_text(item, where, f"rules[{index}]")).expanduser()
+        if not rule_path.exists():
+            raise PolicyError(where, f"no such file or directory: {rule_path} (paths are "
+                              "relative to the policy file)", f"rules[{index}]")
+        resolved.append(rule_path)
+    return tuple(resolved)
+
+
+def _fail_on(value: Any, where: str) -> FailOn | None:
+    if value is None:
+        return None
+    allowed = ", ".join(f.value for f in FailOn)
+    if not isinstance(value, str) or value not in {f.value for f in FailOn}:
+        raise PolicyError(where, f"expected one of {allowed}, got {value!r}", "fail_on")
+    return FailOn(value)
+
+
+def _waivers(value: Any, where: str) -> tuple[Waiver, ...]:
+    if value is None:
+        return ()
+    waivers: list[Waiver] = []
+    for index, item in enumerate(_list(value, where, "waivers")):
+        key = f"waivers[{index}]"
+        raw = _mapping(item, where, key)
+        _keys(raw, _WAIVER_KEYS, ("rule", "reason"), where, key)
+        target = raw.get("target")
+        waiver = Waiver(rule=_text(raw["rule"], where, f"{key}.rule"),
+                        reason=_text(raw["reason"], where, f"{key}.reason"),
+                        expires=_date(raw.get("expires"), where, f"{key}.expires"),
+                        target=None if target is None else _text(target, where, f"{key}.target"),
+                        where=key)
+        for earlier in waivers:
+            if (earlier.rule.upper(), earlier.target) == (waiver.rule.upper(), waiver.target):
+                on = "every target" if waiver.target is None else f"target '{waiver.target}'"
+                raise PolicyError(where, f"duplicate waiver: {waiver.rule} on {on} is already "
+                                  f"waived by {earlier.where}", key)
+        waivers.append(waiver)
+    return tuple(waivers)
+
+
+def _date(value: Any, where: str, key: str) -> date | None:
+    if value is None:
+        return None
+    if type(value) is date:  # an explicit !!timestamp tag
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise PolicyError(where, f"{value!r} is not a real date ({exc})", key) from None
+    raise PolicyError(where, f"expected a date as YYYY-MM-DD, got {value!r}", key)
+
+
+# ---- using a policy ----------------------------------------------------------------------------
+
+
+def rule_paths(policy: Policy | None, extra: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """``load_ruleset`` extras: the policy's rules first, then ``--rules`` (which win)."""
+    return (*(policy.rules if policy else ()), *extra)
+
+
+def effective_fail_on(cli: FailOn | None, policy: Policy | None) -> FailOn:
+    """An explicit ``--fail-on`` wins, then the policy's ``fail_on``, then non-compliant."""
+    if cli is not None:
+        return cli
+    if policy is not None and policy.fail_on is not None:
+        return policy.fail_on
+    return FailOn.NON_COMPLIANT
+
+
+def check_policy(policy: Policy, ruleset: Ruleset, today: date) -> None:
+    """Check the policy against the loaded rules: pack ids, rule ids, expiry dates."""
+    where = str(policy.path)
+    loaded = {p.id: p for p in ruleset.packs.values()}
+    for repo_type, pack_id in policy.packs.items():
+        judging = ruleset.pack_for(repo_type).id
+        if pack_id == judging:
+            continue
+        if pack_id in loaded:
+            problem = (f"pack {pack_id!r} judges {loaded[pack_id].applies_to.value}s; "
+                       f"{repo_type.value}s are judged by {judging!r}")
+        else:
+            problem = f"unknown pack {pack_id!r} (loaded packs: {', '.join(sorted(loaded))})"
+        raise PolicyError(where, problem, f"packs.{repo_type.value}",
+                          "add the pack's directory to `rules:` (or --rules), or fix the id")
+    ids = sorted(r.id for p in loaded.values() for r in p.rules)
+    for waiver in policy.waivers:
+        if waiver.rule not in ids:
+            close = difflib.get_close_matches(waiver.rule.upper(), ids, n=3)
+            raise PolicyError(where, f"no rule {waiver.rule!r} in the loaded packs "
+                              f"({', '.join(sorted(loaded))})", f"{waiver.where}.rule",
+                              ("did you mean: " + ", ".join(close)) if close
+                              else "see `openaudit rules list`")
+        if waiver.expired(today):
+            raise PolicyError(where, f"the waiver for {waiver.rule} expired on "
+                              f"{waiver.expires} (today is {today})",
+                              f"{waiver.where}.expires",
+                              "fix the finding and remove the waiver, or renew it with a new "
+                              "date and reason")
+
+
+@overload
+def apply_policy(target: AuditReport, policy: Policy, ruleset: Ruleset,
+                 today: date) -> AuditReport: ...
+
+
+@overload
+def apply_policy(target: AuditResult, policy: Policy, ruleset: Ruleset,
+                 today: date) -> AuditResult: ...
+
+
+def apply_policy(target: AuditReport | AuditResult, policy: Policy, ruleset: Ruleset,
+                 today: date) -> AuditReport | AuditResult:
+    """Check the policy, then waive the findings it accepts (pure; returns a new value)."""
+    check_policy(policy, ruleset, today)
+    report = target if isinstance(target, AuditReport) else target.report
+    pack = next((p for p in ruleset.packs.values() if p.id == report.pack), None)
+    if pack is None:
+        raise ValueError(f"the report's pack {report.pack!r} is not in this ruleset")
+    waived = apply_waivers(report, pack, policy.waivers)
+    return waived if isinstance(target, AuditReport) else replace(target, report=waived)
+
+
+def policy_notes(policy: Policy, reports: Iterable[AuditReport]) -> list[str]:
+    """One line per waiver that is no longer needed (its rule passes wherever it applies)."""
+    return [f"{policy.path}: {w.where} waives {w.rule}, which passes now; the waiver can go"
+            for w in unused_waivers(policy.waivers, list(reports))]
+
+
+def today_from_env(environ: Mapping[str, str]) -> date:
+    """The local date, or ``OPENAUDIT_TODAY`` (YYYY-MM-DD) when set, e.g. in tests."""
+    value = environ.get(TODAY_ENV, "").strip()
+    if not value:
+        return date.today()
+    if _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise UsageError(f"{TODAY_ENV}={value!r} is not a date", "use YYYY-MM-DD, or unset it")

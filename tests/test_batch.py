@@ -1,0 +1,225 @@
+"""`openaudit batch` against the loopback fake Hub: bulk path, request budget, cache, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakehub import FakeHub, LoggedRequest, RepoFactory
+from openaudit.batch.ids import RepoRef, parse_ids
+from openaudit.models import RepoType
+
+GOLDEN = Path(__file__).parent / "fixtures" / "hub"
+COMPLIANT = GOLDEN / "models" / "lanternworks" / "lumen-1.4b"  # a compliant golden repo
+RAIL_LICENSE = "You agree not to use the Model for any of the following use restrictions.\n"
+
+
+def _files(license_text: str | None = None) -> dict[str, str]:
+    """A compliant model's files (the golden fixture's card and licence)."""
+    return {"README.md": (COMPLIANT / "README.md").read_text(encoding="utf-8"),
+            "LICENSE": license_text or (COMPLIANT / "LICENSE").read_text(encoding="utf-8"),
+            "model.safetensors": "weights"}
+
+
+@pytest.fixture
+def fixtures_root(tmp_hub_root: Path) -> Path:
+    return tmp_hub_root  # the fake Hub serves the repos each test makes
+
+
+@pytest.fixture
+def acme(make_repo: RepoFactory, hub_env: dict[str, str]) -> None:
+    """Three models of one organisation, one of another, and a dataset."""
+    for name in ("alpha", "beta", "gamma"):
+        make_repo(f"models/acme/{name}", files=_files())
+    make_repo("models/solo/one", files=_files())
+    make_repo("datasets/acme/corpus", files={"README.md": "---\nlicense: cc-by-4.0\n---\n"})
+
+
+def _ids(tmp_path: Path, *lines: str) -> str:
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _records(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["repo_id"]: r for r in records}
+
+
+def _routes(requests: list[LoggedRequest]) -> list[str]:
+    return sorted(f"{r.method} {r.path}" for r in requests)
+
+
+# ---- id lists -------------------------------------------------------------------------------
+
+
+def test_parse_ids_comments_prefixes_and_duplicates() -> None:
+    lines = ["# my batch", "", "  acme/alpha  ", "dataset:acme/corpus", "model:acme/beta # note",
+             "acme/alpha", "dataset: acme/corpus", "\t"]
+    assert parse_ids(lines, RepoType.MODEL) == [
+        RepoRef(RepoType.MODEL, "acme/alpha"), RepoRef(RepoType.DATASET, "acme/corpus"),
+        RepoRef(RepoType.MODEL, "acme/beta")]
+    assert parse_ids(["acme/x"], RepoType.DATASET) == [RepoRef(RepoType.DATASET, "acme/x")]
+
+
+def test_id_list_uses_one_listing_per_namespace_and_one_get_per_file(
+        acme: None, fake_hub: FakeHub, run_cli: Any, tmp_path: Path) -> None:
+    fake_hub.page_size = 2  # the three acme models span two listing pages
+    ids = _ids(tmp_path, "acme/alpha", "acme/beta", "acme/gamma", "solo/one",
+               "dataset:acme/corpus", "acme/alpha")
+    result = run_cli("batch", ids, "--format", "jsonl", "--fail-on", "never")
+    records = _records(result.stdout)
+    assert result.code == 0, result.stderr
+    assert sorted(r["repo_id"] for r in records) == [
+        "acme/alpha", "acme/beta", "acme/corpus", "acme/gamma", "solo/one"]  # duplicate once
+    assert {r["verdict"] for r in records if r["repo_type"] == "model"} == {"compliant"}
+    listing = [r for r in fake_hub.requests if r.path == "/api/models"]
+    assert len(listing) == 2 and listing[0].query["author"] == ["acme"]
+    assert "cursor" in listing[1].query  # the Link URL was followed verbatim
+    assert set(listing[0].query["expand"]) >= {"cardData", "gated", "tags", "sha", "siblings"}
+    shas = {r["repo_id"]: r["sha"] for r in records}
+    assert _routes(fake_hub.requests) == sorted([
+        "GET /api/models", "GET /api/models",
+        "GET /api/models/solo/one", "GET /api/datasets/acme/corpus",  # stragglers: alone
+        *(f"GET /acme/{n}/resolve/{shas['acme/' + n]}/{f}"
+          for n in ("alpha", "beta", "gamma") for f in ("LICENSE", "README.md")),
+        f"GET /solo/one/resolve/{shas['solo/one']}/LICENSE",
+        f"GET /solo/one/resolve/{shas['solo/one']}/README.md",
+        f"GET /datasets/acme/corpus/resolve/{shas['acme/corpus']}/README.md"])
+
+
+def test_batch_verdicts_match_the_golden_fixtures(fake_hub: FakeHub, hub_env: dict[str, str],
+                                                  run_cli: Any, tmp_path: Path) -> None:
+    root = fake_hub.root = GOLDEN
+    expected = {e["repo"]: e for e in yaml.safe_load((root / "EXPECTED.yaml").read_text())}
+    lines = [("dataset:" if repo.startswith("datasets/") else "") + repo.split("/", 1)[1]
+             for repo in expected]
+    result = run_cli("batch", _ids(tmp_path, *lines), "--format", "jsonl", "--fail-on", "never")
+    assert result.code == 0, result.stderr
+    got = {f"{r['repo_type']}s/{r['repo_id']}": r for r in _records(result.stdout)}
+    assert sorted(got) == sorted(expected)
+    for repo, want in expected.items():
+        assert got[repo]["verdict"] == want["verdict"], repo
+        failing = {f["rule_id"] for f in got[repo]["findings"]
+                   if f["outcome"] in ("fail", "not-tested")}
+        assert failing == set(want["reasons"]), repo
+    single = run_cli("model", "lanternworks/lumen-1.4b", "--format", "json").json()
+    batch = got["models/lanternworks/lumen-1.4b"]
+    assert batch["findings"] == single["findings"] and batch["sha"] == single["target"]["sha"]
+
+
+def test_author_listing_pages_and_limit(acme: None, fake_hub: FakeHub, run_cli: Any) -> None:
+    fake_hub.page_size = 1
+    result = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert result.code == 0, result.stderr
+    assert sorted(r["repo_id"] for r in _records(result.stdout)) == [
+        "acme/alpha", "acme/beta", "acme/gamma"]
+    assert sum(r.path == "/api/models" for r in fake_hub.requests) == 3
+    assert not any(r.path.startswith("/api/models/") for r in fake_hub.requests)
+    fake_hub.clear_log()
+    limited = run_cli("batch", "--author", "acme", "--search", "a", "--limit", "2",
+                      "--format", "jsonl")
+    assert [r["repo_id"] for r in _records(limited.stdout)] != []
+    assert len(_records(limited.stdout)) == 2
+    assert all(r.query.get("search") == ["a"] for r in fake_hub.requests
+               if r.path == "/api/models")
+    datasets = run_cli("batch", "--author", "acme", "--type", "dataset", "--format", "jsonl")
+    assert [r["repo_id"] for r in _records(datasets.stdout)] == ["acme/corpus"]
+
+
+def test_warm_cache_costs_only_the_listing_and_offline_costs_nothing(
+        acme: None, fake_hub: FakeHub, run_cli: Any, tmp_path: Path) -> None:
+    cold = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert cold.code == 0
+    fake_hub.clear_log()
+    warm = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert _routes(fake_hub.requests) == ["GET /api/models"]
+    assert sorted(map(json.dumps, _records(warm.stdout))) == sorted(
+        map(json.dumps, _records(cold.stdout)))
+    fake_hub.clear_log()
+    ids = _ids(tmp_path, "acme/alpha", "solo/never-seen")
+    offline = run_cli("batch", ids, "--offline", "--format", "jsonl")
+    by_author = run_cli("batch", "--author", "acme", "--offline", "--format", "jsonl")
+    assert fake_hub.requests == []  # zero requests, whatever the selection
+    records = _by_id(_records(offline.stdout))
+    assert records["acme/alpha"] == _by_id(_records(cold.stdout))["acme/alpha"]
+    assert records["solo/never-seen"]["error"]["kind"] == "not-in-cache"
+    assert offline.code == 3 and "solo/never-seen" in offline.stderr
+    assert sorted(r["repo_id"] for r in _records(by_author.stdout)) == [
+        "acme/alpha", "acme/beta", "acme/gamma"]
+    assert by_author.code == 0
+
+
+def test_changed_repo_is_audited_again(acme: None, make_repo: RepoFactory, fake_hub: FakeHub,
+                                       run_cli: Any) -> None:
+    run_cli("batch", "--author", "acme", "--format", "jsonl")
+    make_repo("models/acme/beta", files=_files(RAIL_LICENSE), hub={"sha": "b" * 40})
+    fake_hub.clear_log()
+    result = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert _routes(fake_hub.requests) == sorted([
+        "GET /api/models", f"GET /acme/beta/resolve/{'b' * 40}/LICENSE",
+        f"GET /acme/beta/resolve/{'b' * 40}/README.md"])
+    assert _by_id(_records(result.stdout))["acme/beta"]["sha"] == "b" * 40
+
+
+def test_gated_and_missing_repos_do_not_stop_the_batch(
+        acme: None, make_repo: RepoFactory, fake_hub: FakeHub, run_cli: Any,
+        tmp_path: Path) -> None:
+    make_repo("models/acme/locked", files=_files(), hub={"gated": "manual"})
+    ids = _ids(tmp_path, "acme/alpha", "acme/locked", "acme/missing", "solo/one", "bad//id")
+    result = run_cli("batch", ids, "--format", "jsonl")
+    records = _by_id(_records(result.stdout))
+    assert result.code == 3
+    assert records["acme/missing"]["error"]["kind"] == "not-found"
+    assert records["bad//id"]["error"]["kind"] == "invalid-id"
+    locked = records["acme/locked"]
+    assert "verdict" in locked  # gating is evidence: audited, unreadable files not tested
+    assert any(f["outcome"] == "not-tested" for f in locked["findings"])
+    assert records["acme/alpha"]["verdict"] and records["solo/one"]["verdict"]
+    assert "acme/missing" in result.stderr and "not audited" in result.stderr
+    assert not any(r.path.startswith("/api/models/bad") for r in fake_hub.requests)
+
+
+def test_exit_codes(acme: None, make_repo: RepoFactory, fake_hub: FakeHub, run_cli: Any,
+                    tmp_path: Path) -> None:
+    make_repo("models/rail/m", files={"README.md": "---\nlicense: openrail\n---\n# m\n"})
+    assert run_cli("batch", _ids(tmp_path, "acme/alpha")).code == 0
+    bad = run_cli("batch", _ids(tmp_path, "rail/m"), "--format", "jsonl")
+    assert bad.code == 1 and _records(bad.stdout)[0]["verdict"] == "non-compliant"
+    assert run_cli("batch", _ids(tmp_path, "rail/m"), "--fail-on", "never").code == 0
+    assert run_cli("batch", _ids(tmp_path, "acme/nope")).code == 3
+    for args in ([], [_ids(tmp_path, "# only a comment")], [str(tmp_path / "absent.txt")],
+                 [_ids(tmp_path, "acme/alpha"), "--format", "yaml"],
+                 [_ids(tmp_path, "acme/alpha"), "--resume"],
+                 [_ids(tmp_path, "acme/alpha"), "--concurrency", "0"],
+                 [_ids(tmp_path, "acme/alpha"), "--concurrency", "65"],
+                 [_ids(tmp_path, "acme/alpha"), "--type", "space"],
+                 ["--author", "a/b"]):
+        result = run_cli("batch", *args)
+        assert result.code == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert fake_hub.requests == [] or all(r.path != "/api/models/acme/alpha"
+                                          for r in fake_hub.requests[-1:])
+
+
+def test_reports_are_sorted_and_journaled_in_a_sidecar(acme: None, fake_hub: FakeHub,
+                                                       run_cli: Any, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = run_cli("batch", "--author", "acme", "--format", "json", "--output", str(out),
+                     "--concurrency", "3")
+    assert result.code == 0, result.stderr
+    assert result.stdout == ""
+    journal = _records((tmp_path / "report.json.jsonl").read_text())
+    assert sorted(r["repo_id"] for r in journal) == ["acme/alpha", "acme/beta", "acme/gamma"]
+    first = out.read_text()
+    again = run_cli("batch", "--author", "acme", "--format", "json", "--output", str(out),
+                    "--concurrency", "1")
+    assert again.code == 0 and out.read_text() == first  # deterministic whatever the order
+    assert "3 repo(s)" in result.stderr

@@ -1,0 +1,457 @@
+"""`--from-dump`: judging exported Hub metadata gives the same records as the Hub path.
+
+Dump records are built from the golden fixture repos the way an exporter would: the Hub API
+item (fetched from the loopback fake Hub) plus the README and licence texts it was allowed to
+read. The Hub path audits the same repos through the real huggingface_hub client.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakehub import FakeHub
+from openaudit.dump import (
+    BAD_RECORD,
+    NOT_IN_DUMP,
+    BadRecord,
+    evaluate_record,
+    iter_dump,
+    run_dump,
+    snapshot_from_record,
+)
+from openaudit.errors import UsageError
+from openaudit.facts import is_licence_file
+from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, HubOptions
+from openaudit.models import RepoType
+from openaudit.packs import Ruleset, load_ruleset
+from openaudit.pipeline import audit_hub
+from openaudit.records import audit_record
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hub"
+EXPECTED = {c["repo"]: c for c in yaml.safe_load(
+    (FIXTURES / "EXPECTED.yaml").read_text(encoding="utf-8"))}
+FIXTURE_REPOS = sorted("/".join(d.parts[-3:]) for d in FIXTURES.glob("*/*/*") if d.is_dir())
+_EXPAND = {"models": "cardData gated tags sha siblings lastModified library_name pipeline_tag "
+                     "baseModels", "datasets": "cardData gated tags sha siblings lastModified"}
+_GATED_REASON = ("gated: this account has not been granted access (log in or pass --token with "
+                 "an approved account)")
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> Ruleset:
+    return load_ruleset(())
+
+
+def _local_item(repo: str) -> dict[str, Any]:
+    """The Hub API item of a fixture repo, as the fake Hub computes it (no server needed)."""
+    kind, ns, name = repo.split("/")
+    found = FakeHub(FIXTURES).repo(kind, ns, name)
+    assert found is not None
+    return found.info()
+
+
+def _with_texts(item: dict[str, Any], folder: Path, readable: Any = None) -> dict[str, Any]:
+    """Add the README and licence texts an exporter could read (decoded as the Hub path does)."""
+    files = {}
+    for sibling in item["siblings"]:
+        path = sibling["rfilename"]
+        if (path == "README.md" or is_licence_file(path)) and (readable is None
+                                                               or readable(path)):
+            files[path] = (folder / path).read_bytes().decode("utf-8", "replace")
+    return {**item, "files": files}
+
+
+def _record(repo: str) -> dict[str, Any]:
+    return _with_texts(_local_item(repo), FIXTURES / repo)
+
+
+def _outcomes(record: Mapping[str, Any]) -> dict[str, str]:
+    return {f["rule_id"]: f["outcome"] for f in record["findings"]}
+
+
+def _unread_reasons_as_one(record: dict[str, Any]) -> Any:
+    """The only wording that differs: why a gated file was not read ("gated" vs "not in the
+    dump"). Everything else in the record must be identical."""
+    text = json.dumps(record, sort_keys=True)
+    return json.loads(text.replace(_GATED_REASON, "UNREAD").replace(NOT_IN_DUMP, "UNREAD"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Same facts as the Hub path
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("repo", FIXTURE_REPOS)
+def test_dump_record_equals_the_hub_audit(repo: str, fake_hub: FakeHub, hub_env: dict[str, str],
+                                          ruleset: Ruleset) -> None:
+    kind, ns, name = repo.split("/")
+    query = "&".join(f"expand={e}" for e in _EXPAND[kind].split())
+    with urllib.request.urlopen(f"{fake_hub.url}/api/{kind}/{ns}/{name}?{query}") as reply:
+        item = json.load(reply)
+    meta = json.loads((FIXTURES / repo / "_hub.json").read_text(encoding="utf-8"))
+    public = meta.get("public_files", ["README.md", ".gitattributes"])
+    # An anonymous exporter reads what the Hub path reads: gated files stay out of the dump.
+    record = _with_texts(item, FIXTURES / repo,
+                         lambda path: not meta.get("gated") or path in public)
+    repo_type = RepoType(kind.removesuffix("s"))
+
+    from_dump = evaluate_record(record, ruleset, repo_type)
+    from_hub = audit_record(audit_hub(f"{ns}/{name}", repo_type, None,
+                                      HubOptions(endpoint=fake_hub.url), ruleset).report)
+
+    assert _unread_reasons_as_one(from_dump) == _unread_reasons_as_one(from_hub)
+    if repo in EXPECTED:
+        case = EXPECTED[repo]
+        assert from_dump["verdict"] == case["verdict"]
+        assert sorted(r for r, o in _outcomes(from_dump).items()
+                      if o in ("fail", "not-tested")) == sorted(case["reasons"])
+
+
+def test_every_expected_case_is_covered() -> None:
+    assert set(EXPECTED) <= set(FIXTURE_REPOS)
+    assert len(FIXTURE_REPOS) >= 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Honesty: evidence the dump does not carry is never a pass
+# ---------------------------------------------------------------------------------------------
+
+COMPLIANT = "models/lanternworks/lumen-1.4b"
+
+
+def test_readme_listed_but_not_in_the_dump_is_not_tested(ruleset: Ruleset) -> None:
+    record = _record(COMPLIANT)
+    del record["files"]["README.md"]
+    result = evaluate_record(record, ruleset)
+    outcomes = _outcomes(result)
+    assert result["verdict"] != "compliant"
+    for rule in ("CODE-001", "DATA-001", "DATA-003", "USE-003"):  # README-fed rules
+        assert outcomes[rule] == "not-tested", rule
+    code = next(f for f in result["findings"] if f["rule_id"] == "CODE-001")
+    assert "README.md could not be read: not in the dump" in code["message"]
+    snapshot = snapshot_from_record(record)
+    assert snapshot.readme is not None and snapshot.readme.text is None
+
+
+def test_readme_text_without_readme_in_siblings_means_no_readme(ruleset: Ruleset) -> None:
+    record = _record(COMPLIANT)
+    record["siblings"] = [s for s in record["siblings"] if s["rfilename"] != "README.md"]
+    assert "README.md" in record["files"]
+    assert snapshot_from_record(record).readme is None
+    outcomes = _outcomes(evaluate_record(record, ruleset))
+    assert outcomes["DATA-001"] == "fail"  # no README: the data description is missing
+
+
+def test_licence_listed_but_not_in_the_dump_leaves_the_terms_not_tested(
+        ruleset: Ruleset) -> None:
+    record = _record(COMPLIANT)
+    del record["files"]["LICENSE"]
+    outcomes = _outcomes(evaluate_record(record, ruleset))
+    assert outcomes["USE-003"] == "not-tested"
+    assert outcomes["STUDY-002"] == "warn"
+    with_text = _outcomes(evaluate_record(_record(COMPLIANT), ruleset))
+    assert with_text["USE-003"] == "pass"
+
+
+def test_the_readme_key_is_read_like_files_readme(ruleset: Ruleset) -> None:
+    record = _record(COMPLIANT)
+    record["readme"] = record["files"].pop("README.md")
+    assert evaluate_record(record, ruleset) == evaluate_record(_record(COMPLIANT), ruleset)
+
+
+def test_licence_files_beyond_the_cap_and_oversized_texts_are_unread() -> None:
+    record = _record(COMPLIANT)
+    extra = [f"NOTICE-{i:02d}.txt" for i in range(MAX_LICENCE_FILES + 2)]
+    record["siblings"] = [*record["siblings"], *({"rfilename": p} for p in extra)]
+    record["files"] = {**record["files"], **dict.fromkeys(extra, "Notice."),
+                       "LICENSE": "x" * (MAX_FILE_BYTES + 1)}
+    licences = {f.path: f for f in snapshot_from_record(record).license_files}
+    assert len(licences) == MAX_LICENCE_FILES + 3
+    unread = sorted(p for p, f in licences.items() if f.text is None)
+    # Sorted, LICENSE comes first: it and NOTICE-00..18 are the 20 read; the rest are over.
+    assert unread == ["LICENSE", "NOTICE-19.txt", "NOTICE-20.txt", "NOTICE-21.txt"]
+    assert "too large" in str(licences["LICENSE"].error)
+    assert "only the first 20" in str(licences["NOTICE-21.txt"].error)
+    # Multi-byte text: the cap counts UTF-8 bytes, as on the Hub path.
+    record["files"]["LICENSE"] = "é" * (MAX_FILE_BYTES // 2 + 1)
+    licence = next(f for f in snapshot_from_record(record).license_files if f.path == "LICENSE")
+    assert licence.text is None and "too large" in str(licence.error)
+
+
+def test_replacement_characters_and_bom_mirror_the_hub_decoding() -> None:
+    record = _record(COMPLIANT)
+    record["files"]["README.md"] = "\ufeff" + record["files"]["README.md"] + "\n\ufffd\n"
+    readme = snapshot_from_record(record).readme
+    assert readme is not None and readme.text is not None
+    assert not readme.text.startswith("\ufeff") and readme.decode_errors
+
+
+def test_snapshot_normalises_like_the_hub_path() -> None:
+    record = {"id": "acme/x", "siblings": ["b.py", "LICENSE", "a/config.json", "b.py"],
+              "tags": ["z", "a"], "gated": True, "cardData": {"license": "mit", "datasets": None},
+              "lastModified": "2025-01-01T00:00:00.000Z", "files": {"LICENSE": "MIT License"}}
+    snapshot = snapshot_from_record(record)
+    assert snapshot.files == ("LICENSE", "a/config.json", "b.py")
+    assert snapshot.tags == ("a", "z")
+    assert snapshot.gated == "true"  # the facts read legacy `true` as automatic gating
+    assert snapshot.card_data == {"license": "mit"}  # as CardData.to_dict() drops nulls
+    assert snapshot.source == "hub" and snapshot.repo_type is RepoType.MODEL
+    assert [f.path for f in snapshot.license_files] == ["LICENSE"]
+    assert snapshot_from_record({**record, "gated": "Manual"}).gated == "manual"
+    assert snapshot_from_record({**record, "gated": None}).gated == "false"
+
+
+def test_repo_type_comes_from_the_record_else_the_argument() -> None:
+    base = {"id": "acme/x", "siblings": []}
+    assert snapshot_from_record(base).repo_type is RepoType.MODEL
+    assert snapshot_from_record(base, RepoType.DATASET).repo_type is RepoType.DATASET
+    assert snapshot_from_record({**base, "type": "dataset"}).repo_type is RepoType.DATASET
+    assert snapshot_from_record({**base, "repo_type": "datasets"},
+                                RepoType.MODEL).repo_type is RepoType.DATASET
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad records never stop a run
+# ---------------------------------------------------------------------------------------------
+
+BAD = {
+    "no id": {"siblings": []},
+    "empty id": {"id": "", "siblings": []},
+    "invalid id": {"id": "a//b", "siblings": []},
+    "cardData not a mapping": {"id": "acme/x", "siblings": [], "cardData": ["mit"]},
+    "siblings not a list": {"id": "acme/x", "siblings": "README.md"},
+    "no siblings": {"id": "acme/x"},
+    "sibling without a path": {"id": "acme/x", "siblings": [{"size": 3}]},
+    "tags not strings": {"id": "acme/x", "siblings": [], "tags": [1, 2]},
+    "unknown gating": {"id": "acme/x", "siblings": [], "gated": "sometimes"},
+    "readme not text": {"id": "acme/x", "siblings": ["README.md"], "readme": 7},
+    "files not a mapping": {"id": "acme/x", "siblings": [], "files": 3},
+    "sha not text": {"id": "acme/x", "siblings": [], "sha": 12},
+    "a space": {"id": "acme/x", "siblings": [], "type": "space"},
+    "cardData broken JSON": {"id": "acme/x", "siblings": [], "cardData": "{license: mit"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_malformed_record_becomes_a_bad_record(name: str, ruleset: Ruleset) -> None:
+    with pytest.raises(BadRecord):
+        snapshot_from_record(BAD[name])
+    result = evaluate_record(BAD[name], ruleset)
+    assert result["error"]["kind"] == BAD_RECORD
+    assert result["error"]["message"]
+    assert "verdict" not in result
+    assert result["repo_id"] == (BAD[name].get("id") if isinstance(BAD[name].get("id"), str)
+                                 else "")
+
+
+def test_a_record_that_is_not_an_object_is_a_bad_record(ruleset: Ruleset) -> None:
+    result = evaluate_record(["acme/x"], ruleset)  # type: ignore[arg-type]
+    assert result["error"]["kind"] == BAD_RECORD
+
+
+def _write_jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_bad_lines_are_reported_and_the_rest_is_evaluated(tmp_path: Path) -> None:
+    good = json.dumps(_record(COMPLIANT))
+    lines = [good, '{"id": "acme/broken", "siblings": ', "", json.dumps(BAD["no id"]),
+             json.dumps(["not", "an", "object"]), json.dumps(BAD["siblings not a list"]),
+             good.replace("lumen-1.4b", "lumen-copy")]
+    dump = _write_jsonl(tmp_path / "dump.jsonl", lines)
+    with dump.open("ab") as handle:
+        handle.write(b'{"id": "acme/\xff"}\n')  # bytes that are not UTF-8
+    results = list(run_dump(dump, (), workers=1))
+    assert [r.get("verdict") or r["error"]["kind"] for r in results] == [
+        "compliant", BAD_RECORD, BAD_RECORD, BAD_RECORD, BAD_RECORD, "compliant", BAD_RECORD]
+    assert "line 2" in results[1]["error"]["message"]  # the line number, blank lines counted
+    assert "line 5" in results[3]["error"]["message"]
+    assert "line 8" in results[6]["error"]["message"]
+    assert results[5]["repo_id"] == "lanternworks/lumen-copy"
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats and workers give identical records
+# ---------------------------------------------------------------------------------------------
+
+FORMAT_REPOS = ["models/lanternworks/lumen-1.4b", "models/polyglot-commons/chorus-7b1",
+                "models/bramble-labs/bramble-2-7b", "models/edge-cases/no-readme",
+                "datasets/quillhouse/commons-prose", "datasets/grayfile/webtext-dump"]
+
+
+def _format_records() -> list[dict[str, Any]]:
+    records = []
+    for repo in FORMAT_REPOS:
+        record = _record(repo)
+        record["type"] = repo.split("/")[0].removesuffix("s")
+        keep = ("id", "type", "sha", "gated", "tags", "siblings", "cardData", "files",
+                "lastModified", "library_name", "pipeline_tag")
+        records.append({k: record.get(k) for k in keep})
+    return records
+
+
+def _as_jsonl(tmp_path: Path) -> Path:
+    return _write_jsonl(tmp_path / "dump.jsonl", [json.dumps(r) for r in _format_records()])
+
+
+def _as_gzip(tmp_path: Path) -> Path:
+    path = tmp_path / "dump.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in _format_records())
+    return path
+
+
+def _as_parquet_structs(tmp_path: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "structs.parquet"
+    records = _format_records()
+    for record in records:  # a map column for the texts; cardData and siblings as structs
+        record["files"] = list(record["files"].items())
+        record["gated"] = str(record["gated"]).lower()  # one column, one type
+    schema_files = pa.map_(pa.string(), pa.string())
+    table = pa.Table.from_pylist(records)
+    table = table.set_column(table.schema.get_field_index("files"), "files",
+                             pa.array([r["files"] for r in records], type=schema_files))
+    pq.write_table(table, path, row_group_size=2)
+    return path
+
+
+def _as_parquet_json_strings(tmp_path: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "strings.parquet"
+    nested = ("cardData", "siblings", "tags", "files")
+    rows = [{k: json.dumps(v) if k in nested else str(v).lower() if k == "gated" else v
+             for k, v in r.items()} for r in _format_records()]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=4)
+    return path
+
+
+def test_jsonl_gzip_and_parquet_give_identical_records(tmp_path: Path) -> None:
+    expected = list(run_dump(_as_jsonl(tmp_path), (), workers=1))
+    assert [r["verdict"] for r in expected] == [
+        "compliant", "potentially-compliant", "non-compliant", "non-compliant", "compliant",
+        "non-compliant"]
+    for make in (_as_gzip, _as_parquet_structs, _as_parquet_json_strings):
+        assert list(run_dump(make(tmp_path), (), workers=1)) == expected, make.__name__
+
+
+def test_parquet_struct_columns_read_back_as_records(tmp_path: Path) -> None:
+    rows = list(iter_dump(_as_parquet_structs(tmp_path)))
+    assert [r["id"] for r in rows] == [r.split("/", 1)[1] for r in FORMAT_REPOS]
+    assert isinstance(rows[0]["siblings"][0], dict)  # a list of structs
+    # A struct column holds every key of every row; the missing ones read back as null.
+    assert any(v is None for v in rows[0]["cardData"].values())
+
+
+def test_parquet_timestamps_become_iso_text(tmp_path: Path, ruleset: Ruleset) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from datetime import UTC, datetime
+
+    path = tmp_path / "ts.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "acme/x", "siblings": ["model.safetensors"],
+                                          "lastModified": datetime(2025, 1, 2, tzinfo=UTC)}]),
+                   path)
+    [row] = list(iter_dump(path))
+    assert snapshot_from_record(row).last_modified == "2025-01-02T00:00:00+00:00"
+
+
+def test_one_and_two_workers_give_identical_output(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import openaudit.dump as dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 4)  # several chunks, some in flight at once
+    records = [{**r, "id": f"acme/repo-{i:03d}"}
+               for i, r in enumerate(_format_records() * 5)]
+    path = _write_jsonl(tmp_path / "many.jsonl", [json.dumps(r) for r in records]
+                        + ['{"broken'])
+    one = list(run_dump(path, (), workers=1))
+    two = list(run_dump(path, (), workers=2))
+    assert len(one) == len(records) + 1
+    assert one == two
+    assert [r["repo_id"] for r in one[:-1]] == [r["id"] for r in records]  # input order
+
+
+def test_extra_rules_apply_in_every_worker(tmp_path: Path) -> None:
+    rule = tmp_path / "org.yaml"
+    rule.write_text(yaml.safe_dump({
+        "schema_version": 1, "extends": "osaid-1.0", "rules": [{
+            "id": "ORG-001", "name": "has-evaluation", "title": "Evaluation is documented",
+            "pillar": "data-information", "clause": "Org policy", "severity": "error",
+            "check": {"fact": "readme.sections", "op": "contains", "value": "evaluation"},
+            "message": {"pass": "Evaluation documented.", "fail": "No evaluation section."},
+            "fix": "Add an evaluation section.", "rationale": "Reproducibility.",
+            "references": ["https://example.org/policy"],
+            "examples": {"pass": [{"readme.sections": ["evaluation"]}],
+                         "fail": [{"readme.sections": []}]}}]}), encoding="utf-8")
+    path = _as_jsonl(tmp_path)
+    for workers in (1, 2):
+        results = list(run_dump(path, (rule,), workers=workers))
+        models = [r for r in results if r["repo_type"] == "model"]
+        assert all("ORG-001" in _outcomes(r) for r in models), workers
+
+
+# ---------------------------------------------------------------------------------------------
+# A file that cannot be read is a usage error (exit 2), before anything is judged
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_missing_dump_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read the dump"):
+        run_dump(tmp_path / "nope.jsonl", ())
+
+
+def test_a_file_that_is_not_a_dump_is_a_usage_error(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "dump.csv", ["id,license", "acme/x,mit"])
+    with pytest.raises(UsageError, match="not a JSONL dump: line 1"):
+        run_dump(path, ())
+
+
+def test_a_corrupt_gzip_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "dump.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"id": "acme/x", "siblings": []}\n' * 50)[:40])
+    with pytest.raises(UsageError, match="cannot read the dump"):
+        list(run_dump(path, ()))
+
+
+def test_a_corrupt_parquet_is_a_usage_error(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "dump.parquet"
+    path.write_bytes(b"PAR1" + b"\0" * 64)
+    with pytest.raises(UsageError, match="cannot read the Parquet dump"):
+        run_dump(path, ())
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    path = tmp_path / "dump.parquet"
+    path.write_bytes(b"PAR1" + b"\0" * 64)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # import now fails
+    with pytest.raises(UsageError) as caught:
+        run_dump(path, ())
+    assert "pyarrow is not installed" in caught.value.message
+    assert "openaudit[parquet]" in caught.value.hint
+
+
+def test_an_empty_dump_yields_nothing(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "empty.jsonl", [])
+    assert list(run_dump(path, (), workers=2)) == []
+
+
+def test_workers_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="at least 1"):
+        run_dump(_as_jsonl(tmp_path), (), workers=0)
