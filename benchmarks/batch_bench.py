@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,15 @@ class Run:
     peak_rss_kib: int
     code: int
     output: str
+    kinds: str  # the requests by method and route, e.g. "GET info 500, GET file 1000"
+
+
+def _route(method: str, path: str) -> str:
+    if "/resolve/" in path:
+        return f"{method} file"
+    if path.startswith("/api/") and "/tree/" in path:
+        return f"{method} tree"
+    return f"{method} {'info' if path.count('/') >= 4 else 'list'}"
 
 
 def make_repos(root: Path, count: int) -> list[str]:
@@ -74,8 +84,9 @@ def run_child(cmd: list[str], env: dict[str, str], hub: FakeHub) -> Run:
         seconds = time.perf_counter() - start
         out.seek(0)
         text = out.read().decode(errors="replace")
+    kinds = Counter(_route(r.method, r.path) for r in hub.requests)
     return Run(seconds, len(hub.requests), usage.ru_maxrss, os.waitstatus_to_exitcode(status),
-               text)
+               text, ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
 def hub_env(hf_home: Path, endpoint: str) -> dict[str, str]:
@@ -94,7 +105,8 @@ def openaudit_exe() -> list[str]:
 def batch_cmd(ids_file: Path, out: Path, endpoint: str, concurrency: int,
               *extra: str) -> list[str]:
     return [*openaudit_exe(), "batch", str(ids_file), "--endpoint", endpoint, "--concurrency",
-            str(concurrency), "--output", str(out), "--fail-on", "never", *extra]
+            str(concurrency), "--format", "jsonl", "--output", str(out), "--fail-on", "never",
+            *extra]
 
 
 def _check(run: Run, what: str) -> None:
@@ -112,6 +124,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; fake Hub latency {args.latency * 1000:.0f} ms, "
           f"concurrency {args.concurrency}")
@@ -123,14 +136,17 @@ def main() -> None:
             ids_file = tmp / f"ids-{n}.txt"
             ids_file.write_text("\n".join(ids[:n]) + "\n", encoding="utf-8")
 
-            if not args.skip_reference:
+            refs: dict[str, Run] = {}
+            for mode in () if args.skip_reference else ("get", "download"):
                 ref = run_child([sys.executable, str(ROOT / "benchmarks" / "reference_fetch.py"),
                                  str(ids_file), "--endpoint", hub.url, "--concurrency",
-                                 str(args.concurrency)], hub_env(tmp / "hf-ref", hub.url), hub)
-                _check(ref, "reference_fetch.py")
-                print(f"reference  {n} repos cold   {ref.seconds:7.2f} s  "
+                                 str(args.concurrency), "--mode", mode],
+                                hub_env(tmp / f"hf-ref-{mode}", hub.url), hub)
+                _check(ref, f"reference_fetch.py --mode {mode}")
+                refs[mode] = ref
+                print(f"reference --mode {mode:<8} {n} repos cold {ref.seconds:7.2f} s  "
                       f"{ref.requests / n:5.2f} requests/repo  peak RSS "
-                      f"{ref.peak_rss_kib / 1024:6.0f} MiB  {ref.output.strip()}")
+                      f"{ref.peak_rss_kib / 1024:6.0f} MiB  ({ref.kinds})")
 
             home = tmp / "hf-openaudit"
             cold = run_child(batch_cmd(ids_file, tmp / "cold.jsonl", hub.url, args.concurrency),
@@ -142,23 +158,24 @@ def main() -> None:
                 record = json.loads(line)
                 key = record.get("verdict") or f"error:{record['error']['kind']}"
                 verdicts[key] = verdicts.get(key, 0) + 1
-            print(f"openaudit  {n} repos cold   {cold.seconds:7.2f} s  "
-                  f"{cold.requests / n:5.2f} requests/repo  peak RSS "
-                  f"{cold.peak_rss_kib / 1024:6.0f} MiB  records {len(lines)} {verdicts}")
-            if not args.skip_reference:
-                print(f"ratio openaudit / reference: {cold.seconds / ref.seconds:.2f} "
-                      "(goal <= 1.3)")
+            print(f"openaudit batch            {n} repos cold {cold.seconds:7.2f} s  "
+                  f"{cold.requests / n:5.2f} requests/repo (goal <= 3)  peak RSS "
+                  f"{cold.peak_rss_kib / 1024:6.0f} MiB  records {len(lines)} {verdicts}  "
+                  f"({cold.kinds})")
+            for mode, ref in refs.items():
+                print(f"ratio openaudit / reference --mode {mode}: "
+                      f"{cold.seconds / ref.seconds:.2f} (goal <= 1.3)")
 
             warm = run_child(batch_cmd(ids_file, tmp / "warm.jsonl", hub.url, args.concurrency),
                              hub_env(home, hub.url), hub)
             _check(warm, "openaudit batch (warm)")
-            print(f"openaudit  {n} repos warm   {warm.seconds:7.2f} s  {warm.requests:5d} "
-                  "requests in total (goal <= 5)")
+            print(f"openaudit batch            {n} repos warm {warm.seconds:7.2f} s  "
+                  f"{warm.requests:5d} requests in total (goal <= 5)  ({warm.kinds})")
             offline = run_child(batch_cmd(ids_file, tmp / "offline.jsonl", hub.url,
                                           args.concurrency, "--offline"),
                                 hub_env(home, hub.url), hub)
             _check(offline, "openaudit batch --offline")
-            print(f"openaudit  {n} repos offline{offline.seconds:7.2f} s  "
+            print(f"openaudit batch --offline  {n} repos      {offline.seconds:7.2f} s  "
                   f"{offline.requests:5d} requests in total (goal 0)")
 
             if args.memory_repos:

@@ -64,7 +64,8 @@ def main() -> None:
     start = time.perf_counter()
     files = errors = 0
     with ThreadPoolExecutor(args.concurrency) as pool:
-        for future in [pool.submit(fetch_one, repo_id, args.endpoint, args.mode) for repo_id in ids]:
+        futures = [pool.submit(fetch_one, repo_id, args.endpoint, args.mode) for repo_id in ids]
+        for future in futures:
             try:
                 files += future.result()
             except Exception:  # a reference counts failures; it never stops

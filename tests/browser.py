@@ -43,7 +43,6 @@ def headless_chromium(user_data_dir: Path, *, javascript: bool = True) -> Iterat
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never go online
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
@@ -53,7 +52,10 @@ def headless_chromium(user_data_dir: Path, *, javascript: bool = True) -> Iterat
     if not javascript:
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager never goes online
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
+                                  options=options)
     try:
         yield driver
     finally:

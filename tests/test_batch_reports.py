@@ -544,3 +544,35 @@ def test_html_report_is_a_plain_table_without_javascript(html_file: Path, record
         assert len(rows) == len(audited(records))
         assert all(row.is_displayed() for row in rows)
         assert not driver.find_elements(By.CSS_SELECTOR, "th button")
+
+
+# ---------------------------------------------------------------------------------------------
+# Through `openaudit batch`, against the loopback fake Hub
+# ---------------------------------------------------------------------------------------------
+
+BATCH_IDS = ("lanternworks/lumen-1.4b", "bramble-labs/bramble-2-7b",
+             "codeforge-collab/forgecoder2-15b", "dataset:quillhouse/commons-prose",
+             "nobody/no-such-model")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("fmt", [BatchFormat.HTML, BatchFormat.CSV, BatchFormat.MARKDOWN])
+def test_batch_command_writes_the_report_of_its_records(fmt: BatchFormat, hub_env: Any,
+                                                        run_cli: Any, tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(BATCH_IDS) + "\n", encoding="utf-8")
+    out = tmp_path / f"batch.{fmt.value}"
+    result = run_cli("batch", str(ids), "--format", fmt.value, "--output", str(out),
+                     "--fail-on", "never")
+    assert result.code == 3  # one repo could not be audited
+    journal = [json.loads(line) for line in
+               (tmp_path / f"{out.name}.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(journal) == len(BATCH_IDS)
+    report = out.read_text(encoding="utf-8")
+    assert report == render(fmt, journal)
+    assert "nobody/no-such-model" in report
+    if fmt is BatchFormat.HTML:
+        verdicts = Counter(r["verdict"] for r in audited(journal))
+        assert verdicts == {"compliant": 2, "non-compliant": 1, "potentially-compliant": 1}
+        assert 'data-verdict="not audited" data-count="1"' in report
+        assert 'data-verdict="compliant" data-count="2"' in report

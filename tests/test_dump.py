@@ -24,6 +24,7 @@ from openaudit.dump import (
     BadRecord,
     evaluate_record,
     iter_dump,
+    record_from_line,
     run_dump,
     snapshot_from_record,
 )
@@ -258,6 +259,13 @@ def test_a_record_that_is_not_an_object_is_a_bad_record(ruleset: Ruleset) -> Non
     assert result["error"]["kind"] == BAD_RECORD
 
 
+def test_record_from_line_never_raises(ruleset: Ruleset) -> None:
+    assert record_from_line('{"id": "acme/x"}') == {"id": "acme/x"}
+    for garbage in ("{", "[1, 2]", b"\xff\xfe", "null"):
+        result = evaluate_record(record_from_line(garbage, 7), ruleset)
+        assert result["error"] == {"kind": BAD_RECORD, "message": "line 7: not a JSON object"}
+
+
 def _write_jsonl(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
@@ -455,3 +463,54 @@ def test_an_empty_dump_yields_nothing(tmp_path: Path) -> None:
 def test_workers_below_one_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="at least 1"):
         run_dump(_as_jsonl(tmp_path), (), workers=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: `openaudit batch --from-dump`
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_batch_from_dump_writes_the_records_run_dump_yields(tmp_path: Path,
+                                                           run_cli: Any) -> None:
+    dump = _as_gzip(tmp_path)
+    out = tmp_path / "audit.jsonl"
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", "2", "--format", "jsonl",
+                     "--output", str(out), "--fail-on", "never")
+    assert result.code == 0, result.stderr
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert written == list(run_dump(dump, (), workers=1))
+    assert "6 repo(s): 2 compliant" in result.stderr
+
+
+@pytest.mark.e2e
+def test_batch_from_dump_exit_codes(tmp_path: Path, run_cli: Any) -> None:
+    dump = _as_jsonl(tmp_path)
+    failing = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--format", "jsonl")
+    assert failing.code == 1  # non-compliant records fail the default --fail-on
+    with dump.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "acme/broken", "siblings": 3}\n')
+    partial = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--format", "jsonl",
+                      "--fail-on", "never")
+    assert partial.code == 3  # a record could not be judged: said so, never a silent pass
+    assert "acme/broken: bad-record: 'siblings' must be a list" in partial.stderr
+    missing = run_cli("batch", "--from-dump", str(tmp_path / "nope.jsonl"))
+    assert missing.code == 2
+    assert "cannot read the dump" in missing.stderr
+
+
+def test_closing_the_stream_early_stops_the_workers(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import itertools
+    import multiprocessing
+
+    import openaudit.dump as dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 2)
+    records = [{**r, "id": f"acme/repo-{i:03d}"} for i, r in enumerate(_format_records() * 6)]
+    path = _write_jsonl(tmp_path / "many.jsonl", [json.dumps(r) for r in records])
+    stream = run_dump(path, (), workers=2)
+    first = list(itertools.islice(stream, 3))
+    stream.close()  # what Ctrl-C in the CLI does to the generator
+    assert [r["repo_id"] for r in first] == ["acme/repo-000", "acme/repo-001", "acme/repo-002"]
+    assert multiprocessing.active_children() == []

@@ -82,6 +82,28 @@ def _assert_sarif(text: str) -> dict[str, Any]:
     return sarif
 
 
+# ---- the published schemas (vendored by check-jsonschema: no network) ---------------------------
+
+
+@pytest.mark.parametrize(("schema", "path"), [
+    ("vendor.github-actions", ROOT / "action.yml"),
+    ("vendor.github-workflows", CI / "github-workflow.yml"),
+    ("vendor.gitlab-ci", CI / "gitlab-ci.yml"),
+])
+def test_ci_files_match_their_published_schema(schema: str, path: Path, tmp_path: Path) -> None:
+    command = [str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)]
+    result = subprocess.run(command, env=_env(), text=True, capture_output=True, check=False,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    broken = tmp_path / path.name  # the validator does reject a broken file
+    broken.write_text(path.read_text(encoding="utf-8").replace("steps:", "stepz:", 1)
+                      .replace("script:", "script: 5\n  bogus:", 1), encoding="utf-8")
+    command[-1] = str(broken)
+    assert subprocess.run(command, env=_env(), capture_output=True, check=False,
+                          timeout=120).returncode == 1
+
+
 # ---- the composite GitHub Action -------------------------------------------------------------
 
 
@@ -236,10 +258,15 @@ def test_workflow_uses_the_action_and_uploads_sarif(tmp_path: Path) -> None:
     # Run the action's audit step with the workflow's inputs, in a checkout of a model repo.
     folder = _copy_example("gated-release", tmp_path)
     inputs = {k: str(v) for k, v in audit["with"].items()}
-    result, outputs, _ = _run_audit_step(folder, tmp_path, **inputs)
+    result, outputs, summary = _run_audit_step(folder, tmp_path, **inputs)
     assert result.returncode == 0, result.stderr  # the folder's policy waives its one warning
+    assert outputs["verdict"] == "compliant"
+    # The waived finding is still shown, marked waived, in every report the workflow produces.
+    assert "USE-008" in summary and "waived" in summary.lower()
+    assert re.search(r"^::notice [^\n]*USE-008[^\n]*\(waived\)", result.stdout, re.M)
     sarif = _assert_sarif((folder / outputs["sarif-file"]).read_text(encoding="utf-8"))
-    assert sarif["runs"][0]["results"] is not None
+    (waived,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "USE-008"]
+    assert waived["suppressions"][0]["status"] == "accepted"
 
 
 # ---- GitLab CI ---------------------------------------------------------------------------------

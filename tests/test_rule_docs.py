@@ -145,11 +145,15 @@ def test_every_rule_has_a_rationale_and_a_reference() -> None:
         assert rule.references and all(ref.startswith("https://") for ref in rule.references), rid
 
 
-def test_failing_and_not_tested_findings_carry_their_fix(run_cli: Any) -> None:
+def test_failing_and_not_tested_findings_carry_their_fix(run_cli: Any, tmp_path: Path) -> None:
     examples = ROOT / "examples"
+    broken = tmp_path / "broken-card"  # malformed front matter: the licence is not tested
+    broken.mkdir()
+    (broken / "README.md").write_text("---\nlicense: [apache-2.0\n---\n# Model\n",
+                                      encoding="utf-8")
     seen: set[str] = set()
-    for name in ("weights-only", "rail-model", "open-model"):
-        report = run_cli("check", str(examples / name), "--format", "json").json()
+    for folder in (examples / "weights-only", examples / "rail-model", broken):
+        report = run_cli("check", str(folder), "--format", "json").json()
         for finding in report["findings"]:
             rule = next(r for p in RULESET.packs.values() for r in p.rules
                         if r.id == finding["rule_id"])
@@ -158,7 +162,7 @@ def test_failing_and_not_tested_findings_carry_their_fix(run_cli: Any) -> None:
             else:
                 seen.add(finding["outcome"])
                 assert finding["fix"] == rule.fix, finding["rule_id"]
-    assert {"fail", "warn"} <= seen
+    assert {"fail", "warn", "not-tested"} <= seen
 
 
 # ---- openaudit explain ------------------------------------------------------------------------

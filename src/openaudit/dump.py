@@ -275,14 +275,11 @@ def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[dict[str, Any]]:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
-                record = _parse_line(line)
-                if record is None:
-                    if not seen_record:
-                        raise UsageError(
-                            f"{path} is not a JSONL dump: line {number} is not a JSON object",
-                            "pass a JSONL, JSONL.gz or Parquet file of Hub metadata")
-                    yield {BAD_MARKER: f"line {number}: not a JSON object"}
-                    continue
+                record = record_from_line(line, number)
+                if BAD_MARKER in record and not seen_record:
+                    raise UsageError(
+                        f"{path} is not a JSONL dump: line {number} is not a JSON object",
+                        "pass a JSONL, JSONL.gz or Parquet file of Hub metadata")
                 seen_record = True
                 yield record
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -290,12 +287,17 @@ def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[dict[str, Any]]:
                          "the file is truncated or corrupt; export it again") from None
 
 
-def _parse_line(line: bytes) -> dict[str, Any] | None:
+def record_from_line(line: str | bytes, number: int | None = None) -> dict[str, Any]:
+    """One JSONL line as a record; a line that is not a JSON object gives a bad-record marker
+    (``evaluate_record`` reports it), so a distributed job needs no error handling of its own."""
     try:
         record = json.loads(line)
     except ValueError:  # includes bytes that are not UTF-8
-        return None
-    return record if isinstance(record, dict) else None
+        record = None
+    if isinstance(record, dict):
+        return record
+    where = f"line {number}: " if number is not None else ""
+    return {BAD_MARKER: f"{where}not a JSON object"}
 
 
 def _iter_parquet(path: Path) -> Iterator[dict[str, Any]]:
@@ -378,8 +380,9 @@ def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...]
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
     # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(ruleset_paths, repo_type)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(ruleset_paths, repo_type))
+    try:
         pending: deque[Future[list[dict[str, Any]]]] = deque()
         for chunk in _chunks(records, CHUNK_SIZE):
             pending.append(pool.submit(_evaluate_chunk, chunk))
@@ -387,3 +390,7 @@ def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...]
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+    finally:
+        # Stopped early (Ctrl-C, an error, the caller closed us): drop the queued chunks
+        # rather than judging them for nobody.
+        pool.shutdown(wait=True, cancel_futures=True)

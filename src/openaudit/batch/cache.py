@@ -3,7 +3,11 @@
 Layout under the openaudit cache directory (``$OPENAUDIT_CACHE``, else ``$HF_HOME/openaudit``)::
 
     audits/<type>s--<namespace>--<name>/<sha>-<digest>.json   one audit record
+    audits/<type>s--<namespace>--<name>/<sha>.evidence.json   the evidence read at that commit
     audits/<type>s--<namespace>--<name>/last.json             the last sha seen (for --offline)
+
+The evidence (info fields, README and licence texts) lets new rules re-judge an unchanged repo
+without a single file request, online or offline.
 
 Every write goes to a temporary file first and is renamed into place, so a crash never leaves a
 half-written entry; an unreadable entry is a miss, never an error.
@@ -15,11 +19,12 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from openaudit.batch.ids import RepoRef
-from openaudit.models import RepoType
+from openaudit.models import FileText, RepoSnapshot, RepoType
 
 
 class AuditCache:
@@ -34,6 +39,28 @@ class AuditCache:
         if record is None or (record.get("repo_type"), record.get("repo_id")) != ref.key:
             return None
         return record
+
+    def get_evidence(self, ref: RepoRef, sha: str) -> RepoSnapshot | None:
+        """The evidence read for this repo at this commit, if cached."""
+        data = _read_json(self._dir(ref) / f"{_safe(sha)}.evidence.json")
+        if data is None:
+            return None
+        try:
+            snapshot = _snapshot(data)
+        except (KeyError, TypeError, ValueError):
+            return None  # an entry from another version, or damaged: a miss
+        return snapshot if (snapshot.repo_type, snapshot.repo_id) == (
+            ref.repo_type, ref.repo_id) and snapshot.sha == sha else None
+
+    def put_evidence(self, ref: RepoRef, snapshot: RepoSnapshot) -> None:
+        if snapshot.sha is None:
+            return
+        try:
+            self._dir(ref).mkdir(parents=True, exist_ok=True)
+            _write_json(self._dir(ref) / f"{_safe(snapshot.sha)}.evidence.json",
+                        asdict(snapshot))
+        except (OSError, TypeError, ValueError):
+            pass  # evidence that cannot be stored only costs the next run its file requests
 
     def last_sha(self, ref: RepoRef) -> str | None:
         """The commit of the repo's last audit, for ``--offline``."""
@@ -70,6 +97,16 @@ class AuditCache:
         return self.root / f"{ref.repo_type.value}s--{_safe(ref.repo_id.replace('/', '--'))}"
 
 
+def _snapshot(data: dict[str, Any]) -> RepoSnapshot:
+    """Rebuild a RepoSnapshot from its stored form (the inverse of ``dataclasses.asdict``)."""
+    readme = data.get("readme")
+    return RepoSnapshot(**{
+        **data, "repo_type": RepoType(data["repo_type"]), "tags": tuple(data["tags"]),
+        "files": tuple(data["files"]),
+        "readme": FileText(**readme) if readme is not None else None,
+        "license_files": tuple(FileText(**f) for f in data["license_files"])})
+
+
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
@@ -86,7 +123,7 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, sort_keys=True, ensure_ascii=False)
+            json.dump(data, handle, ensure_ascii=False)  # keep the record's key order
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,8 +17,8 @@ from openaudit.records import is_error, record_key
 
 
 def record_line(record: Mapping[str, Any]) -> str:
-    """The JSONL line of a record (keys sorted, so lines diff cleanly)."""
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    """The JSONL line of a record, keys in the record's own (stable) order."""
+    return json.dumps(record, ensure_ascii=False, default=str) + "\n"
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

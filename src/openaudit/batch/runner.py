@@ -34,7 +34,17 @@ from openaudit.records import audit_record, error_record
 
 Record = dict[str, Any]
 Emit = Callable[[Mapping[str, Any]], None]
-_Outcome = RepoSnapshot | Record  # a worker's result: evidence to judge, or an error record
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """Evidence from the cache (new rules, same commit): judged, never re-stored."""
+
+    evidence: RepoSnapshot
+
+
+# A worker's result: fresh evidence to judge, cached evidence, or a finished record.
+_Outcome = RepoSnapshot | _Cached | Record
 
 
 @dataclass(frozen=True)
@@ -99,11 +109,13 @@ class BatchRunner:
             if not self._admit(ref):
                 continue
             sha = self.cache.last_sha(ref) if self.cache is not None else None
-            record = (self.cache.get(ref, sha, self.ruleset.digest)
-                      if self.cache is not None and sha else None)
-            self.emit(record or error_record(
+            cached = self._cached(ref, {"sha": sha}) if sha else None
+            if cached is not None:
+                self._finish(ref, cached)
+                continue
+            self.emit(error_record(
                 ref.repo_id, ref.repo_type, None, "not-in-cache",
-                f"{ref.repo_type.value} '{ref.repo_id}' has no cached audit for these rules "
+                f"{ref.repo_type.value} '{ref.repo_id}' is not in the openaudit cache "
                 "(run the batch once without --offline)"))
 
     # ---- planning ----------------------------------------------------------------------------
@@ -176,7 +188,7 @@ class BatchRunner:
             self.emit(error_record(ref.repo_id, ref.repo_type, None, "invalid-id", problem))
             return
         if info is not None and (cached := self._cached(ref, info)) is not None:
-            self.emit(cached)  # a cache hit makes no request at all
+            self._finish(ref, cached)  # a cache hit makes no request at all
             return
         self._pending[pool.submit(self._fetch, ref, info)] = ref
         self._harvest(keep=2 * self.concurrency)  # bounded memory on huge listings
@@ -209,24 +221,34 @@ class BatchRunner:
             return error_record(ref.repo_id, ref.repo_type, None, "internal",
                                 f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, ref: RepoRef, outcome: _Outcome) -> None:
+    def _finish(self, ref: RepoRef, outcome: _Outcome | _Cached) -> None:
+        """Calling thread: judge fresh or cached evidence, cache it, emit the record."""
         if isinstance(outcome, dict):
             self.emit(outcome)
             return
+        snapshot, fresh = (outcome.evidence, False) if isinstance(outcome, _Cached) else (
+            outcome, True)
         try:
-            record = audit_record(judge(outcome, self.ruleset).report)
+            record = audit_record(judge(snapshot, self.ruleset).report)
         except Exception as exc:  # a bug must cost one repo, not the batch
             self.emit(error_record(ref.repo_id, ref.repo_type, None, "internal",
                                    f"{type(exc).__name__}: {exc}"))
             return
-        if self.cache is not None and _cacheable(outcome):
+        if self.cache is not None and _cacheable(snapshot):
+            if fresh:
+                self.cache.put_evidence(ref, snapshot)
             self.cache.put(ref, record, self.ruleset.digest)
         self.emit(record)
 
-    def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | None:
-        if self.cache is None or not isinstance(info.get("sha"), str):
+    def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | _Cached | None:
+        """The cached record at this sha, else the cached evidence to judge, else None."""
+        sha = info.get("sha")
+        if self.cache is None or not isinstance(sha, str):
             return None
-        return self.cache.get(ref, info["sha"], self.ruleset.digest)
+        if (record := self.cache.get(ref, sha, self.ruleset.digest)) is not None:
+            return record
+        evidence = self.cache.get_evidence(ref, sha)
+        return _Cached(evidence) if evidence is not None else None
 
 
 def _group(ref: RepoRef) -> tuple[str, str]:

@@ -52,9 +52,11 @@ class RenderContext:
         Sources look like ``LICENSE``, ``README.md (licence section)``, ``README.md front matter:
         gated``, ``Hub API: gated``, ``fact code.training`` or ``licence catalogue``.
         """
-        head = item.source.split(" ", 1)[0]
-        if self.files is not None:
-            return head if head in self.files else None
+        source = item.source
+        if self.files is not None:  # the longest file name the source starts with, then a space
+            ends = [i for i, char in enumerate(source) if char == " "] + [len(source)]
+            return next((source[:i] for i in reversed(ends) if source[:i] in self.files), None)
+        head = source.split(" ", 1)[0]
         looks_like_file = "." in head or "/" in head or (head.isupper() and head.isalpha())
         return head if looks_like_file and ":" not in head else None
 
@@ -87,3 +89,9 @@ def needs_attention(finding: Finding) -> bool:
 def by_attention(findings: Collection[Finding]) -> list[Finding]:
     """Findings in reading order: most urgent first, then by rule id."""
     return sorted(findings, key=lambda f: (attention_rank(f), f.rule_id))
+
+
+def could_not_check(message: str) -> str:
+    """A not-tested finding's message, saying plainly that the check could not be made."""
+    return message if message.lower().startswith("could not") else (
+        f"Could not check: {message}")

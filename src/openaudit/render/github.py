@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from openaudit.models import AuditReport, Finding, Outcome
-from openaudit.render.base import RenderContext, by_attention, target_label
+from openaudit.render.base import RenderContext, by_attention, could_not_check, target_label
 
 _COMMAND = {Outcome.FAIL: "error", Outcome.WARN: "warning", Outcome.NOT_TESTED: "warning"}
 
@@ -54,12 +54,14 @@ class GithubRenderer:
         if finding.waiver is not None:
             name = "notice"
             title = f"{title} (waived)"
-            message = (f"Waived by project policy: {finding.waiver}. "
+            message = (f"Waived by project policy: {finding.waiver.rstrip('.')}. "
                        f"Finding ({finding.outcome.value}): {finding.message}")
         else:
             name = _COMMAND[finding.outcome]
-            prefix = "Could not check: " if finding.outcome is Outcome.NOT_TESTED else ""
-            message = f"{prefix}{finding.message} (fix: {finding.fix})"
+            text = finding.message
+            if finding.outcome is Outcome.NOT_TESTED:
+                text = could_not_check(text)
+            message = f"{text} (fix: {finding.fix})"
         props.append(("title", title))
         head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
         return f"::{name} {head}::{escape_data(message)}"

@@ -23,16 +23,17 @@ _SECTIONS = ((Outcome.FAIL, "❌ Failing"), (Outcome.NOT_TESTED, "❔ Not tested
 _MAX_EVIDENCE = 3
 # Punctuation that could start emphasis, code, a link, a tag, an entity or a table cell mid-line.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")  # not whitespace to str.split, not text
 
 
 def text(value: str) -> str:
     """Untrusted text as one line of literal Markdown."""
-    return _SPECIAL.sub(r"\\\1", " ".join(value.split()))
+    return _SPECIAL.sub(r"\\\1", _CONTROL.sub("\ufffd", " ".join(value.split())))
 
 
 def code(value: str) -> str:
     """Inline code that survives backticks inside the value."""
-    flat = " ".join(value.split())
+    flat = _CONTROL.sub("\ufffd", " ".join(value.split()))
     fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{pad}{flat}{pad}{fence}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
 from openaudit.models import AuditReport, Evidence, Finding, Outcome, Severity
-from openaudit.render.base import CARD_FILE, PROJECT_URL, RenderContext
+from openaudit.render.base import CARD_FILE, PROJECT_URL, RenderContext, could_not_check
 
 if TYPE_CHECKING:
     from openaudit.ruleset import Rule
@@ -110,7 +110,7 @@ def _result(finding: Finding, rule_index: int, context: RenderContext) -> dict[s
     result: dict[str, Any] = {"ruleId": finding.rule_id, "ruleIndex": rule_index}
     if finding.outcome is Outcome.NOT_TESTED:
         result |= {"kind": "review", "level": "none"}
-        text = f"Could not check: {text}"
+        text = could_not_check(text)
     else:
         result |= {"kind": "fail",
                    "level": "error" if finding.outcome is Outcome.FAIL else "warning"}

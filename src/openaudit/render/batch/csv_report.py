@@ -46,7 +46,7 @@ class CsvRenderer:
         records = ordered(records)
         pillar_ids = [c.id for c in pillar_columns(records)]
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header(pillar_ids))
+        writer.writerow([safe_cell(name) for name in header(pillar_ids)])
         for record in records:
             writer.writerow([safe_cell(v) for v in self._row(record, pillar_ids)])
 
