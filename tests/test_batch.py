@@ -310,3 +310,11 @@ def test_new_rules_rejudge_cached_evidence_without_file_requests(
         assert "ORG-001" in {f["rule_id"] for f in alpha["findings"]}
     fresh = run_cli("model", "acme/alpha", "--format", "json", "--rules", str(rule)).json()
     assert _by_id(_records(online.stdout))["acme/alpha"]["findings"] == fresh["findings"]
+
+
+def test_an_empty_listing_is_not_a_pass(acme: None, fake_hub: FakeHub, run_cli: Any) -> None:
+    online = run_cli("batch", "--author", "acmee", "--format", "jsonl")
+    assert online.code == 3 and online.stdout == ""
+    assert "no model repos of 'acmee' on the Hub" in online.stderr
+    offline = run_cli("batch", "--author", "acme", "--offline")
+    assert offline.code == 3 and "in the openaudit cache" in offline.stderr

@@ -118,3 +118,24 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path: Path) -> None:
     journal.close()
     assert [r["repo_id"] for r in read_journal(path)] == ["a/b", "c/d"]
     assert path.read_bytes().count(b"\n") == 2
+
+
+def test_ctrl_c_does_not_wait_for_requests_in_flight(
+        make_repo: RepoFactory, fake_hub: FakeHub, hub_env: dict[str, str],
+        tmp_path: Path) -> None:
+    for name in NAMES[:4]:
+        make_repo(f"models/acme/{name}", files={"README.md": README})
+    fake_hub.inject(r"/resolve/", status=0, delay=30.0, times=-1)  # every file read stalls
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openaudit", "batch", "--author", "acme", "--format", "jsonl",
+         "--output", str(out), "--timeout", "60"],
+        env=hub_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(600):  # until a worker is stuck in a file read
+        if any("/resolve/" in r.path for r in fake_hub.requests) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)  # far below the 30 s stall: nothing was waited out
+    assert proc.returncode == 130, err
+    assert out.read_bytes() == b""  # nothing finished, nothing half-written

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from openaudit.errors import OpenAuditError, UsageError
-from openaudit.exit_codes import FailOn, exit_code_for
+from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
 from openaudit.models import RepoType, Verdict
 
 if TYPE_CHECKING:
@@ -96,6 +96,10 @@ def batch(
              workers)
     except OpenAuditError as exc:
         _fail(exc)
+    except BrokenPipeError:  # e.g. `| head`: the reader left; stop quietly, the batch is cut
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+        raise typer.Exit(int(ExitCode.NOT_AUDITED)) from None
 
 
 def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, limit: int | None,
@@ -147,6 +151,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
         sys.stderr.write(f"openaudit: interrupted: {out.written} record(s) written{where}"
                          + ("; run the same command with --resume to finish\n"
                             if out.journal_file else "\n"))
+        _exit_now_if_workers_linger(130)
         raise typer.Exit(130) from None
     progress.close()
     records = out.finish()
@@ -155,6 +160,17 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     verdicts = [_verdict(r) for r in records if not is_error(r)]
     code = exit_code_for(verdicts, fail_on, not_audited=len(summary.failed) + len(problems))
     raise typer.Exit(int(code))
+
+
+def _exit_now_if_workers_linger(code: int) -> None:
+    """Ctrl-C must not wait for requests still in flight (up to --timeout each): every record
+    is already on disk, so leave at once rather than join the worker threads at exit."""
+    import threading
+
+    if any(t.name.startswith("openaudit") and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run_hub(selection: Selection, ruleset: Any, concurrency: int, offline: bool,

@@ -1,5 +1,8 @@
 """All Hugging Face Hub access: one info call, then README and licence files pinned to the commit.
 
+`openaudit batch` reads through the section at the end instead: bulk listings with ``expand``,
+one GET per file, and a shared retry gate.
+
 huggingface_hub is imported lazily inside these functions so `--help` and `--version` stay fast,
 and its errors are translated here, and only here, into openaudit's own errors.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -53,11 +54,19 @@ def audited_keys(records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
 
 
 class Journal:
-    """Appends records to a file (fsync per line) or a stream (flush per line)."""
+    """Appends records to a file (fsync per line) or to stdout (flush per line).
 
-    def __init__(self, stream: IO[str], durable: bool) -> None:
-        self._stream = stream
+    ``stream`` None means whatever ``sys.stdout`` is at each write, so a progress bar that
+    redirects stdout keeps its place below the lines.
+    """
+
+    def __init__(self, stream: IO[str] | None, durable: bool) -> None:
+        self._file = stream
         self._durable = durable
+
+    @property
+    def _stream(self) -> IO[str]:
+        return self._file if self._file is not None else sys.stdout
 
     @classmethod
     def open(cls, path: Path, *, resume: bool) -> Journal:

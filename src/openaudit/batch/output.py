@@ -19,6 +19,7 @@ from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
 from openaudit.errors import UsageError
 
 JSONL = "jsonl"
+_SUMMARY_KEYS = ("repo_id", "repo_type", "revision", "verdict", "reason_families", "error")
 
 
 def journal_path(fmt: str, output: Path | None) -> Path | None:
@@ -39,7 +40,7 @@ class BatchOutput:
             raise UsageError(f"--output {output} is a directory", "give a file name")
         self._earlier: list[Mapping[str, Any]] = []
         if resume and self.journal_file is not None:
-            self._earlier.extend(read_journal(self.journal_file))
+            self._earlier.extend(map(self._kept, read_journal(self.journal_file)))
         self._new: list[Mapping[str, Any]] = []
         self._stdout = stdout
         self._journal: Journal | None = None
@@ -47,7 +48,7 @@ class BatchOutput:
             if self.journal_file is not None:
                 self._journal = Journal.open(self.journal_file, resume=resume)
             elif fmt == JSONL:
-                self._journal = Journal(stdout, durable=False)
+                self._journal = Journal(None, durable=False)  # stdout, as it is at each write
         except OSError as exc:
             raise UsageError(f"cannot write {self.journal_file}: {exc.strerror or exc}",
                              "check the --output path") from None
@@ -62,12 +63,20 @@ class BatchOutput:
         return len(self._new)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._new.append(record)
         if self._journal is not None:
             self._journal.write(record)
+        self._new.append(self._kept(record))
+
+    def _kept(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What stays in memory: a streamed batch keeps only what the summary needs, so
+        memory stays flat however many repos; a sorted report needs whole records."""
+        if self.fmt != JSONL:
+            return record
+        return {k: record[k] for k in _SUMMARY_KEYS if k in record}
 
     def records(self) -> list[Mapping[str, Any]]:
-        """The batch's records, one per repo (a resumed retry replaces the earlier error)."""
+        """The batch's records, one per repo (a resumed retry replaces the earlier error);
+        for jsonl, only their summary keys."""
         return latest([*self._earlier, *self._new])
 
     def close(self) -> None:

@@ -103,6 +103,9 @@ class BatchRunner:
             for author in selection.listings:
                 found = [r for r in self.cache.refs(selection.repo_type, author)
                          if term in r.repo_id.lower()]
+                if not found:
+                    self._nothing_listed(selection.repo_type, author, selection.search,
+                                         "in the openaudit cache")
                 listed += found
             listed = listed[:selection.limit] if selection.limit else listed
         for ref in (*selection.refs, *listed):
@@ -163,13 +166,25 @@ class BatchRunner:
 
     def _listed(self, repo_type: RepoType, author: str | None,
                 search: str | None) -> Iterator[tuple[RepoRef, Record | None]]:
+        found = 0
         try:
             for page in list_repo_pages(repo_type, self.options, self.gate, author=author,
                                         search=search):
                 for repo_id, info in page:
+                    found += 1
                     yield RepoRef(repo_type, repo_id), info
         except RepoFailure as exc:
             self.problems.append(f"{exc.kind}: {exc.message}")
+            return
+        if not found:
+            self._nothing_listed(repo_type, author, search, "on the Hub")
+
+    def _nothing_listed(self, repo_type: RepoType, author: str | None, search: str | None,
+                        where: str) -> None:
+        """An empty listing is never a silent pass (a misspelt --author would be one)."""
+        what = " ".join(filter(None, [f"of '{author}'" if author else "",
+                                      f"matching '{search}'" if search else ""]))
+        self.problems.append(f"empty: no {repo_type.value} repos {what} {where}")
 
     # ---- running -----------------------------------------------------------------------------
 
