@@ -20,15 +20,17 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openaudit.errors import UsageError
+from openaudit.errors import OpenAuditError, UsageError
 from openaudit.facts import is_licence_file
-from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large
+from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large, validate_repo_id
 from openaudit.models import FileText, RepoSnapshot, RepoType
 from openaudit.packs import Ruleset, load_ruleset
+from openaudit.pipeline import judge
 from openaudit.records import audit_record, error_record
 
 BAD_RECORD = "bad-record"
@@ -91,8 +93,6 @@ def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
     A malformed record becomes an error record of kind ``bad-record``, so one bad line never
     stops a whole-Hub run.
     """
-    from openaudit.pipeline import judge  # imported here: pipeline pulls in the Hub client code
-
     try:
         snapshot = snapshot_from_record(record, repo_type)
     except BadRecord as exc:
@@ -114,8 +114,6 @@ def _bad(record: Any, repo_type: RepoType | None, message: str) -> dict[str, Any
 
 
 def _repo_id(record: Mapping[str, Any]) -> str:
-    from openaudit.hub import validate_repo_id
-
     repo_id = record.get("id")
     if not isinstance(repo_id, str) or not repo_id:
         raise BadRecord("the record has no 'id' (a string such as 'org/name')")
@@ -390,6 +388,11 @@ def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...]
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+    except BrokenProcessPool:
+        raise OpenAuditError(
+            "a --from-dump worker process stopped (out of memory, killed, or its rules could "
+            "not be loaded)", "re-run with fewer --workers; with --output and --resume the "
+            "records already written are kept") from None
     finally:
         # Stopped early (Ctrl-C, an error, the caller closed us): drop the queued chunks
         # rather than judging them for nobody.
