@@ -109,15 +109,45 @@ def test_resume_retries_error_records(make_repo: RepoFactory, fake_hub: FakeHub,
     assert "acme/later" in out.read_text()
 
 
+def _record(repo_id: str) -> dict[str, Any]:
+    return {"repo_id": repo_id, "repo_type": "model", "revision": None,
+            "verdict": "compliant", "reason_families": []}
+
+
 def test_a_torn_last_line_is_cut_before_appending(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
-    path.write_bytes(b'{"repo_id": "a/b", "repo_type": "model"}\n{"repo_id": "c/')
+    path.write_bytes(json.dumps(_record("a/b")).encode() + b'\n{"repo_id": "c/')
     assert [r["repo_id"] for r in read_journal(path)] == ["a/b"]
     journal = Journal.open(path, resume=True)
-    journal.write({"repo_id": "c/d", "repo_type": "model"})
+    journal.write(_record("c/d"))
     journal.close()
     assert [r["repo_id"] for r in read_journal(path)] == ["a/b", "c/d"]
     assert path.read_bytes().count(b"\n") == 2
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"hello from another tool\n", "line 1 is not an openaudit batch record (not JSON)"),
+    (b'{"a": 1}\n', "no 'repo_id' string"),
+    (b'{"repo_id": "a/b", "repo_type": "space", "verdict": "compliant"}\n', "'repo_type'"),
+    (b'{"repo_id": "a/b", "repo_type": "model", "verdict": "bogus"}\n', "neither 'error'"),
+    (b'{"repo_id": "a/b", "repo_type": "model", "error": "boom"}\n', "'error' is not"),
+    (json.dumps(_record("a/b")).encode() + b'\n{"repo_id": "a/b", "repo_type": "model", '
+     b'"verdict": "compliant", "reason_families": 7}\n', "line 2 is not"),
+    (b"\xff\xfe\n", "not JSON"),
+])
+def test_resume_refuses_a_file_that_is_not_a_batch_journal(
+        tmp_path: Path, fake_hub: FakeHub, hub_env: dict[str, str], run_cli: Any,
+        content: bytes, problem: str) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("acme/m\n", encoding="utf-8")
+    for fmt, out in (("jsonl", tmp_path / "out.jsonl"), ("csv", tmp_path / "out.csv")):
+        journal = out if fmt == "jsonl" else tmp_path / "out.csv.jsonl"
+        journal.write_bytes(content)
+        result = run_cli("batch", str(ids), "--format", fmt, "--output", str(out), "--resume")
+        assert result.code == 2, result.stderr
+        assert problem in result.stderr and "Traceback" not in result.stderr
+        assert journal.read_bytes() == content  # never appended to, never cut
+    assert fake_hub.requests == []
 
 
 def test_ctrl_c_does_not_wait_for_requests_in_flight(

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -205,7 +206,7 @@ def test_sarif_results_levels_rules_and_locations(run_cli: Any) -> None:
     code1 = next(r for r in run["results"] if r["ruleId"] == "CODE-001")
     card = code1["locations"][0]
     assert card["physicalLocation"]["artifactLocation"]["uri"] == "examples/weights-only/README.md"
-    assert "region" not in card["physicalLocation"]
+    assert card["physicalLocation"]["region"] == {"startLine": 1}  # code scanning needs a line
     assert card["message"]["text"].startswith("No file evidence: fact code.training")
     # rule metadata comes from the pack
     ruleset = load_ruleset()
@@ -505,3 +506,132 @@ def test_the_report_schema_rejects_a_bad_waiver(run_cli: Any) -> None:
     del report["findings"][0]["waiver"]  # reports from before waivers still validate
     jsonschema.validate(report, REPORT_SCHEMA)
 
+
+
+# ---- policy files (valid, expired, unknown rule, broken) through every format -----------------
+
+TODAY = "2026-06-01"
+_VALID_WAIVERS = ("schema_version: 1\nwaivers:\n"
+                  "  - {rule: CODE-001, reason: 'Training code ships in v2, see #12', "
+                  "expires: 2026-06-02}\n"
+                  "  - {rule: DATA-002, reason: Sources are listed in the paper}\n"
+                  "  - {rule: DATA-003, reason: Pipeline in the tech report,"
+                  " target: 'weights-*'}\n")
+# (policy text, exit code, what stderr must say): the three error cases exit 2 before auditing
+POLICY_CASES = {
+    "valid-waivers": (_VALID_WAIVERS, 0, ""),
+    "expired-waiver": (_VALID_WAIVERS.replace("2026-06-02", "2026-06-01"), 2,
+                       "key 'waivers[0].expires': the waiver for CODE-001 expired on 2026-06-01"),
+    "unknown-rule": (_VALID_WAIVERS.replace("DATA-002", "DATA-02"), 2,
+                     "key 'waivers[1].rule': no rule 'DATA-02'"),
+    "broken-policy": ("schema_version: 1\nwaivers:\n  - {rule: CODE-001, reason: x\n", 2,
+                      "invalid YAML at line"),
+}
+_WAIVED = {"CODE-001", "DATA-002", "DATA-003"}
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+@pytest.mark.parametrize("case", list(POLICY_CASES))
+def test_every_policy_case_through_every_format(case: str, fmt: OutputFormat, run_cli: Any,
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """weights-only with its three failures waived by a real .openaudit.yaml, or a bad one."""
+    monkeypatch.setenv("OPENAUDIT_TODAY", TODAY)
+    text, code, error = POLICY_CASES[case]
+    folder = Path(shutil.copytree(EXAMPLES / "weights-only", tmp_path / "weights-only"))
+    policy = folder / ".openaudit.yaml"
+    policy.write_text(text, encoding="utf-8")
+    result = run_cli("check", str(folder), "--format", fmt.value)
+    assert result.code == code, result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 2:  # nothing audited: a message naming the file and key, and no report at all
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"openaudit: error: {policy}")
+        assert error in result.stderr
+        return
+    assert result.stderr == ""
+    out = result.stdout
+    if fmt is OutputFormat.JSON:
+        doc = json.loads(out)
+        jsonschema.validate(doc, REPORT_SCHEMA)
+        assert doc["verdict"] == "potentially-compliant" and doc["gaps"] == []
+        waived = {f["rule_id"]: f for f in doc["findings"] if f["waiver"] is not None}
+        assert set(waived) == _WAIVED
+        assert {f["outcome"] for f in waived.values()} == {"fail"}  # shown as they are
+        assert waived["CODE-001"]["waiver"] == "Training code ships in v2, see #12"
+    elif fmt is OutputFormat.SARIF:
+        log = json.loads(out)
+        validate_sarif(log)
+        results = log["runs"][0]["results"]
+        assert len(results) == 7  # every non-pass finding, waived or not
+        suppressed = {r["ruleId"] for r in results if "suppressions" in r}
+        assert suppressed == _WAIVED
+        assert log["runs"][0]["properties"]["verdict"] == "potentially-compliant"
+    elif fmt is OutputFormat.GITHUB:
+        lines = out.splitlines()
+        notices = {command_props(line)[1]["title"].split()[0] for line in lines
+                   if line.startswith("::notice ")}
+        assert notices == _WAIVED and not any(line.startswith("::error") for line in lines)
+        assert lines[-1].startswith("openaudit: potentially-compliant ")
+        assert lines[-1].endswith("4 warnings, 21 passed, 3 waived)")
+    elif fmt is OutputFormat.JUNIT:
+        suite = ET.fromstring(out)[0]
+        assert (suite.get("tests"), suite.get("failures")) == ("28", "0")
+        waivers = {c.get("name", "").split()[0] for c in suite.iter("testcase")
+                   if any(p.get("name") == "waiver" for p in c.iter("property"))}
+        assert waivers == _WAIVED
+    elif fmt is OutputFormat.MARKDOWN:
+        assert out.startswith("## openaudit: `potentially-compliant`")
+        waived_part = out.split("### 🔕 Waived by project policy (3)", 1)[1]
+        assert "**waived:** Training code ships in v2, see #12" in waived_part
+        assert "### ❌ Failing" not in out
+    else:
+        assert "POTENTIALLY-COMPLIANT" in out and "waived" in out
+
+
+def test_a_failing_folder_without_a_local_file_annotates_the_card(run_cli: Any) -> None:
+    """A local finding with no file evidence is annotated on README.md, like in SARIF."""
+    lines = run_cli("check", "examples/weights-only", "--format", "github").stdout.splitlines()
+    code1 = next(line for line in lines if "title=CODE-001 " in line)
+    assert code1.startswith("::error file=examples/weights-only/README.md,title=CODE-001 ")
+    assert all(command_props(line)[1]["file"].startswith("examples/weights-only/")
+               for line in lines[:-1])
+
+
+def test_sarif_rules_cite_the_osaid_definition(run_cli: Any) -> None:
+    """Every osaid-1.0 rule that cites an OSAID clause links the definition in its help text."""
+    log = json.loads(run_cli("check", "examples/weights-only", "--format", "sarif").stdout)
+    cited = [r for r in log["runs"][0]["tool"]["driver"]["rules"]
+             if r["properties"]["clause"].startswith("OSAID 1.0")]
+    assert len(cited) >= 25
+    for rule in cited:
+        assert "<https://opensource.org/ai/open-source-ai-definition>" in rule["help"]["markdown"]
+        assert rule["help"]["text"] and rule["helpUri"].startswith("https://")
+
+
+def test_not_tested_findings_say_to_unblock_the_check_before_the_rule_fix(run_cli: Any) -> None:
+    folder = CASES["not-tested"][0]
+    fix = "First remove what stopped the check (see the message) and run openaudit again; "
+    report = run_cli("check", folder, "--format", "json").json()
+    use1 = next(f for f in report["findings"] if f["rule_id"] == "USE-001")
+    assert use1["outcome"] == "not-tested" and use1["fix"]  # JSON keeps the rule's own fix
+    github = run_cli("check", folder, "--format", "github").stdout
+    line = next(x for x in github.splitlines() if "title=USE-001 " in x)
+    assert command_props(line)[2].endswith(f"(fix: {fix}if the rule then fails: {use1['fix']})")
+    junit = ET.fromstring(run_cli("check", folder, "--format", "junit").stdout)
+    case = next(c for c in junit.iter("testcase") if c.get("name", "").startswith("USE-001 "))
+    assert f"fix: {fix}if the rule then fails: " in (case.findtext("system-out") or "")
+    markdown = run_cli("check", folder, "--format", "markdown").stdout
+    assert "  - Fix: First remove what stopped the check" in markdown
+    failing = run_cli("check", "examples/weights-only", "--format", "github").stdout
+    assert "First remove what stopped" not in failing  # a plain failure gets the rule's fix
+
+
+def test_every_sarif_location_has_a_start_line_for_code_scanning(run_cli: Any) -> None:
+    for folder in ("examples/weights-only", "examples/rail-model", CASES["not-tested"][0]):
+        log = json.loads(run_cli("check", folder, "--format", "sarif").stdout)
+        results = log["runs"][0]["results"]
+        assert results
+        for result in results:
+            for loc in result["locations"] + result.get("relatedLocations", []):
+                assert loc["physicalLocation"]["region"]["startLine"] >= 1, result["ruleId"]

@@ -180,3 +180,26 @@ def test_python_dash_m(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "openaudit", "--version"], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("openaudit ")
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit", "markdown"])
+def test_a_renderer_failing_part_way_leaves_stdout_empty(fmt: str, run_cli: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from openaudit import render
+
+    real = render.renderer_for
+
+    class HalfWay:
+        def render(self, report: Any, out: Any) -> None:
+            out.write("{ half a report")
+            raise RuntimeError("disk on fire")
+
+    def broken(fmt_: Any, context: Any = None) -> Any:
+        real(fmt_, context)  # the real one is still looked up
+        return HalfWay()
+
+    monkeypatch.setattr(render, "renderer_for", broken)
+    result = run_cli("check", "examples/open-model", "--format", fmt)
+    assert result.code == 3
+    assert result.stdout == ""
+    assert "internal error: RuntimeError: disk on fire" in result.stderr

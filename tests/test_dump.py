@@ -505,6 +505,19 @@ def test_batch_from_dump_exit_codes(tmp_path: Path, run_cli: Any) -> None:
     assert "cannot read the dump" in missing.stderr
 
 
+@pytest.mark.e2e
+def test_bad_records_without_an_id_are_each_counted(tmp_path: Path, run_cli: Any) -> None:
+    dump = _write_jsonl(tmp_path / "bad.jsonl", [
+        json.dumps({"id": "acme/ok", "siblings": ["README.md"], "readme": "# ok\n"}),
+        "not json", json.dumps({"no_id": 1}), "[1, 2]"])
+    out = tmp_path / "audit.csv"
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--format", "csv",
+                     "--output", str(out), "--fail-on", "never")
+    assert result.code == 3
+    assert "4 repo(s)" in result.stderr and ", 3 not audited" in result.stderr
+    assert out.read_text(encoding="utf-8").count(",bad-record,") == 3  # none merged into one
+
+
 def test_closing_the_stream_early_stops_the_workers(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import itertools

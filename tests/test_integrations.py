@@ -233,6 +233,29 @@ def test_action_reports_errors_without_a_verdict(tmp_path: Path) -> None:
     assert not (folder / "out.sarif").exists() and summary == ""
 
 
+def test_action_sarif_file_in_a_new_folder_or_unwritable(tmp_path: Path) -> None:
+    folder = _copy_example("weights-only", tmp_path)
+    result, outputs, _ = _run_audit_step(folder, tmp_path, **{"sarif-file": "reports/a.sarif"})
+    assert result.returncode == 1 and outputs["sarif-file"] == "reports/a.sarif"
+    _assert_sarif((folder / "reports" / "a.sarif").read_text(encoding="utf-8"))
+    (folder / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    again = tmp_path / "again"  # fresh GITHUB_OUTPUT and summary files
+    again.mkdir()
+    result, outputs, _ = _run_audit_step(folder, again, **{"sarif-file": "blocker/a.sarif"})
+    assert result.returncode == 2 and outputs["exit-code"] == "2"  # asked for, not written
+    assert "sarif-file" not in outputs and "cannot write the SARIF file" in result.stderr
+
+
+def test_action_prints_policy_notes_once(tmp_path: Path) -> None:
+    folder = _copy_example("open-model", tmp_path)
+    (folder / ".openaudit.yaml").write_text(
+        "schema_version: 1\nwaivers:\n  - {rule: CODE-001, reason: not needed}\n",
+        encoding="utf-8")
+    result, outputs, _ = _run_audit_step(folder, tmp_path)
+    assert result.returncode == 0 and outputs["verdict"] == "compliant"
+    assert result.stderr.count("waives CODE-001, which passes now") == 1
+
+
 def test_action_inputs_cannot_inject_shell(tmp_path: Path) -> None:
     hostile = '$(touch injected) `touch injected`; touch injected "'
     result, outputs, _ = _run_audit_step(tmp_path, tmp_path, path=hostile, format=hostile)
@@ -267,6 +290,71 @@ def test_workflow_uses_the_action_and_uploads_sarif(tmp_path: Path) -> None:
     sarif = _assert_sarif((folder / outputs["sarif-file"]).read_text(encoding="utf-8"))
     (waived,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "USE-008"]
     assert waived["suppressions"][0]["status"] == "accepted"
+
+
+# ---- the README's "Use in CI" snippets ---------------------------------------------------------
+
+
+def _readme_snippets() -> dict[str, str]:
+    """The README's CI snippets (yaml blocks in "Use in CI"), keyed by their first comment."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Use in CI\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return {block.splitlines()[0].removeprefix("# ").strip(): block for block in blocks}
+
+
+def test_readme_ci_snippets_are_valid_files(tmp_path: Path) -> None:
+    """Copied as written, each README snippet is a valid file of its kind."""
+    snippets = _readme_snippets()
+    assert set(snippets) == {".github/workflows/openaudit.yml", ".gitlab-ci.yml",
+                             ".pre-commit-config.yaml"}
+    for name, schema in ((".github/workflows/openaudit.yml", "vendor.github-workflows"),
+                         (".gitlab-ci.yml", "vendor.gitlab-ci")):
+        path = tmp_path / Path(name).name
+        path.write_text(snippets[name], encoding="utf-8")
+        command = [str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)]
+        result = subprocess.run(command, env=_env(), text=True, capture_output=True,
+                                check=False, timeout=120)
+        assert result.returncode == 0, name + result.stdout + result.stderr
+    for text in snippets.values():
+        assert "pip install openaudit" not in text  # the PyPI name is another project's
+
+
+def test_readme_workflow_snippet_runs_the_action_like_the_example(tmp_path: Path) -> None:
+    workflow = yaml.safe_load(_readme_snippets()[".github/workflows/openaudit.yml"])
+    assert set(workflow.get("on", workflow.get(True))) == {"push", "pull_request"}
+    steps = workflow["jobs"]["audit"]["steps"]
+    audit = next(s for s in steps if s.get("uses", "").startswith("OWNER/openaudit@"))
+    assert set(audit["with"]) <= set(ACTION["inputs"])
+    upload = steps[-1]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == f"${{{{ steps.{audit['id']}.outputs.sarif-file }}}}"
+    folder = _copy_example("weights-only", tmp_path)
+    inputs = {k: str(v) for k, v in audit["with"].items()}
+    result, outputs, _ = _run_audit_step(folder, tmp_path, **inputs)
+    assert result.returncode == 1 and outputs["verdict"] == "non-compliant"
+    _assert_sarif((folder / outputs["sarif-file"]).read_text(encoding="utf-8"))
+
+
+def test_readme_gitlab_and_pre_commit_snippets_run(tmp_path: Path) -> None:
+    snippets = _readme_snippets()
+    job = yaml.safe_load(snippets[".gitlab-ci.yml"])["openaudit"]
+    install, command = job["script"]
+    assert re.fullmatch(r'pip install "openaudit @ git\+https://github\.com/OWNER/openaudit@'
+                        r'v[\d.]+"', install)
+    report = job["artifacts"]["reports"]["junit"]
+    for name, code in (("weights-only", 1), ("open-model", 0)):
+        folder = _copy_example(name, tmp_path)
+        result = _bash(command, folder)
+        assert result.returncode == code, result.stderr
+        assert ET.parse(folder / report).getroot().find(".//testcase") is not None
+    (repo,) = yaml.safe_load(snippets[".pre-commit-config.yaml"])["repos"]
+    (configured,) = repo["hooks"]
+    folder = _copy_example("weights-only", tmp_path / "hook")
+    result = subprocess.run(_hook_command(_hook(configured["id"]), configured["args"]),
+                            cwd=folder, env=_env(), text=True, capture_output=True,
+                            check=False, timeout=120)
+    assert result.returncode == 1, result.stderr
 
 
 # ---- GitLab CI ---------------------------------------------------------------------------------
@@ -434,6 +522,9 @@ def test_examples_readme_lists_every_folder_with_its_verdict() -> None:
     ("openaudit mo", 1, "model"),
     ("openaudit rules d", 2, "docs"),
     ("openaudit check . --fail-on ", 4, "potentially-compliant"),
+    ("openaudit check . --format s", 4, "sarif"),
+    ("openaudit model org/x --format ", 4, "junit"),
+    ("openaudit check . --repo-type d", 4, "dataset"),
 ])
 def test_bash_completion(words: str, cword: int, wanted: str, tmp_path: Path) -> None:
     env = _env(_OPENAUDIT_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(cword))
@@ -449,3 +540,12 @@ def test_show_completion_prints_a_script() -> None:
     assert result.returncode == 0, result.stderr
     assert "_OPENAUDIT_COMPLETE=complete_bash" in result.stdout
     assert "complete " in result.stdout and "openaudit" in result.stdout
+
+
+def test_completed_choices_are_the_real_ones() -> None:
+    from openaudit.cli import FORMAT_NAMES, REPO_TYPE_NAMES
+    from openaudit.models import RepoType
+    from openaudit.render import OutputFormat
+
+    assert list(FORMAT_NAMES) == [f.value for f in OutputFormat]
+    assert set(REPO_TYPE_NAMES) == {"auto", *(t.value for t in RepoType)}

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 _FENCE = re.compile(r"^---[ \t]*$")
+_TOP_KEY = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*:")
 MAX_YAML_ALIASES = 20  # real cards use few or none; "billion laughs" needs many
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -47,13 +48,19 @@ def parse_card(text: str) -> ParsedCard:
     body = "\n".join(lines[end + 1 :])
     key_lines = _top_level_key_lines(lines[1:end], offset=2)
     try:
-        if _alias_count(yaml_text) > MAX_YAML_ALIASES:
-            return ParsedCard({}, "malformed", f"front matter uses more than {MAX_YAML_ALIASES} "
-                              "YAML aliases (refused: alias expansion can exhaust memory)",
-                              body, end + 2, key_lines)
-        data = yaml.load(yaml_text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        return ParsedCard({}, "malformed", _yaml_error(exc, offset=1), body, end + 2, key_lines)
+        data = _load_fast(yaml_text)
+    except Exception:  # any failure is redone the reference way below
+        # Broken or refused: redo it the reference way, so the outcome and message are exactly
+        # what the pure-Python event pass and the load have always given.
+        try:
+            if _alias_count(yaml_text) > MAX_YAML_ALIASES:
+                return ParsedCard({}, "malformed", f"front matter uses more than "
+                                  f"{MAX_YAML_ALIASES} YAML aliases (refused: alias expansion "
+                                  "can exhaust memory)", body, end + 2, key_lines)
+            data = yaml.load(yaml_text, Loader=_LOADER)
+        except yaml.YAMLError as exc:
+            return ParsedCard({}, "malformed", _yaml_error(exc, offset=1), body, end + 2,
+                              key_lines)
     if data is None:
         return ParsedCard({}, "ok", body=body, body_line=end + 2, key_lines=key_lines)
     if not isinstance(data, dict):
@@ -64,15 +71,33 @@ def parse_card(text: str) -> ParsedCard:
     return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines)
 
 
+class _TooManyAliases(Exception):
+    """The fast path saw more aliases than allowed (the reference path words the refusal)."""
+
+
+def _load_fast(yaml_text: str) -> Any:
+    """Load with libyaml, refusing alias bombs before anything is constructed.
+
+    An alias is written ``*name``, so a text without ``*`` has none and needs no event pass;
+    otherwise the aliases are counted on libyaml's event stream (nothing is expanded).
+    """
+    if "*" in yaml_text:
+        aliases = sum(isinstance(event, yaml.AliasEvent)
+                      for event in yaml.parse(yaml_text, Loader=_LOADER))
+        if aliases > MAX_YAML_ALIASES:
+            raise _TooManyAliases
+    return yaml.load(yaml_text, Loader=_LOADER)
+
+
 def _alias_count(yaml_text: str) -> int:
-    """Aliases in the YAML, counted on the event stream (nothing is expanded)."""
+    """Aliases in the YAML, counted on PyYAML's event stream (nothing is expanded)."""
     return sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(yaml_text))
 
 
 def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, line in enumerate(yaml_lines):
-        match = re.match(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*:", line)
+        match = _TOP_KEY.match(line)
         if match and match.group(1) not in found:
             found[match.group(1)] = i + offset
     return found

@@ -6,6 +6,7 @@ that `--help` and `--version` start fast.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -54,9 +55,23 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Choices for shell completion of free-text options (validated by the commands themselves).
+FORMAT_NAMES = ("table", "json", "markdown", "sarif", "github", "junit")
+REPO_TYPE_NAMES = ("auto", "model", "dataset")
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [name for name in FORMAT_NAMES if name.startswith(incomplete)]
+
+
+def _complete_repo_type(incomplete: str) -> list[str]:
+    return [name for name in REPO_TYPE_NAMES if name.startswith(incomplete)]
+
+
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="table, json, markdown (PR comment), sarif (code "
-                      "scanning), github (Actions annotations) or junit.", show_default=True)
+                      "scanning), github (Actions annotations) or junit.", show_default=True,
+                      autocompletion=_complete_format)
 ]
 RulesOpt = Annotated[
     list[Path] | None,
@@ -146,7 +161,8 @@ def check(
     path: Annotated[Path, typer.Argument(help="Folder laid out as it will be pushed.")],
     repo_type: Annotated[str, typer.Option(
         "--repo-type", help="model, dataset, or auto (a card with dataset keys such as "
-        "task_categories or source_datasets is a dataset).")] = "auto",
+        "task_categories or source_datasets is a dataset).",
+        autocompletion=_complete_repo_type)] = "auto",
     fmt: FormatOpt = "table",
     rules: RulesOpt = None,
     fail_on: PolicyFailOnOpt = None,
@@ -181,7 +197,7 @@ def facts(
     target: Annotated[str | None, typer.Argument(help="Local folder or Hub repo id.")] = None,
     repo_type: Annotated[str, typer.Option(
         "--repo-type", help="model, dataset, or auto (folders: guessed from the card; "
-        "repo ids: model).")] = "auto",
+        "repo ids: model).", autocompletion=_complete_repo_type)] = "auto",
     revision: RevisionOpt = None,
     list_facts: Annotated[bool, typer.Option("--list", help="List every fact name.")] = False,
     token: TokenOpt = None,
@@ -399,11 +415,17 @@ def _audit_with_policy(policy_file: Path | None, rules: list[Path] | None,
 
 def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn, packs: list[Pack],
             base_dir: str = "") -> NoReturn:
-    from openaudit.render import RenderContext, renderer_for
+    from openaudit.render import OutputFormat, RenderContext, renderer_for
 
     context = RenderContext(pack=packs[-1] if packs else None, base_dir=base_dir,
                             files=frozenset(result.snapshot.files))
-    _guarded(lambda: renderer_for(fmt, context).render(result.report, sys.stdout))
+    renderer = renderer_for(fmt, context)
+    if fmt is OutputFormat.TABLE:  # for people: Rich needs the real stream for colour and width
+        _guarded(lambda: renderer.render(result.report, sys.stdout))
+    else:  # for machines: a renderer that fails part-way leaves nothing on stdout
+        buffer = io.StringIO()
+        _guarded(lambda: renderer.render(result.report, buffer))
+        sys.stdout.write(buffer.getvalue())
     sys.stdout.flush()
     raise typer.Exit(int(exit_code_for([result.report.verdict], fail_on)))
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from openaudit.batch.output import BatchOutput
     from openaudit.batch.runner import Selection
+    from openaudit.waivers import Waiver
 
 FORMATS = ("table", "jsonl", "json", "markdown", "csv", "html")
 EPILOG = ("Examples: openaudit batch ids.txt --format jsonl --output audit.jsonl · "
@@ -62,8 +63,12 @@ def batch(
         "--resume", help="Skip repos already audited in --output (errors are retried).")] = False,
     offline: Annotated[bool, typer.Option(
         "--offline", help="Answer from the audit cache only; make no request.")] = False,
-    fail_on: Annotated[FailOn, typer.Option(
-        "--fail-on", help="Lowest verdict that makes the exit code 1.")] = FailOn.NON_COMPLIANT,
+    fail_on: Annotated[FailOn | None, typer.Option(
+        "--fail-on", help="Lowest verdict that makes the exit code 1 (default: the --config "
+        "policy's fail_on, else non-compliant).", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Project policy (.openaudit.yaml: rules, fail_on, waivers) applied to "
+        "every repo; waiver targets match repo ids.", show_default=False)] = None,
     rules: Annotated[list[Path] | None, typer.Option(
         "--rules", help="Extra rule file or replacement pack directory. Repeatable.",
         show_default=False)] = None,
@@ -92,8 +97,8 @@ def batch(
 
     try:
         _run(ids_file, tuple(author or ()), search, limit, repo_type, concurrency, fmt, output,
-             resume, offline, fail_on, tuple(rules or ()), token, endpoint, timeout, from_dump,
-             workers)
+             resume, offline, fail_on, config, tuple(rules or ()), token, endpoint, timeout,
+             from_dump, workers)
     except OpenAuditError as exc:
         _fail(exc)
     except BrokenPipeError:  # e.g. `| head`: the reader left; stop quietly, the batch is cut
@@ -104,7 +109,8 @@ def batch(
 
 def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, limit: int | None,
          repo_type: str | None, concurrency: int, fmt: str, output: Path | None, resume: bool,
-         offline: bool, fail_on: FailOn, rules: tuple[Path, ...], token: str | None,
+         offline: bool, fail_on: FailOn | None, config: Path | None, rules: tuple[Path, ...],
+         token: str | None,
          endpoint: str | None, timeout: float, from_dump: Path | None,
          workers: int | None) -> None:
     from rich.console import Console
@@ -126,8 +132,25 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     validate_token(token)
     selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
     from openaudit.packs import load_ruleset
+    from openaudit.policy import (
+        check_policy,
+        effective_fail_on,
+        load_policy,
+        rule_paths,
+        today_from_env,
+    )
 
-    ruleset = load_ruleset(rules)  # rule errors surface before any request is made
+    policy = load_policy(config) if config is not None else None
+    rules = rule_paths(policy, rules)
+    ruleset = load_ruleset(rules)  # rule and policy errors surface before any request is made
+    if policy is not None:
+        check_policy(policy, ruleset, today_from_env(os.environ))
+        if from_dump is not None and policy.waivers:
+            raise UsageError("--from-dump does not apply a policy's waivers yet",
+                             "use a policy without waivers (rules, fail_on), or audit the "
+                             "repos from the Hub")
+    waivers = policy.waivers if policy is not None else ()
+    threshold = effective_fail_on(fail_on, policy)
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
@@ -142,8 +165,8 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
                       progress)
         else:
             assert selection is not None
-            problems = _run_hub(selection, ruleset, concurrency, offline, token, endpoint,
-                                timeout, out, emit, progress)
+            problems = _run_hub(selection, ruleset, waivers, concurrency, offline, token,
+                                endpoint, timeout, out, emit, progress)
     except KeyboardInterrupt:
         progress.close()
         out.close()
@@ -158,7 +181,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     summary = summarize(records)
     sys.stderr.write(summary_text(summary, problems))
     verdicts = [_verdict(r) for r in records if not is_error(r)]
-    code = exit_code_for(verdicts, fail_on, not_audited=len(summary.failed) + len(problems))
+    code = exit_code_for(verdicts, threshold, not_audited=len(summary.failed) + len(problems))
     raise typer.Exit(int(code))
 
 
@@ -173,7 +196,8 @@ def _exit_now_if_workers_linger(code: int) -> None:
         os._exit(code)
 
 
-def _run_hub(selection: Selection, ruleset: Any, concurrency: int, offline: bool,
+def _run_hub(selection: Selection, ruleset: Any, waivers: tuple[Waiver, ...], concurrency: int,
+             offline: bool,
              token: str | None, endpoint: str | None, timeout: float, out: BatchOutput,
              emit: Any, progress: Any) -> list[str]:
     from openaudit.batch.cache import AuditCache
@@ -183,7 +207,7 @@ def _run_hub(selection: Selection, ruleset: Any, concurrency: int, offline: bool
     options = HubOptions(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None,
                          token=token, offline=offline, timeout=timeout)
     runner = BatchRunner(ruleset, options, emit, cache=AuditCache(cache_root()), skip=out.done,
-                         concurrency=concurrency, on_queued=progress.queued)
+                         concurrency=concurrency, on_queued=progress.queued, waivers=waivers)
     if offline:
         runner.run_offline(selection)
     else:

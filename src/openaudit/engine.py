@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from openaudit import __version__
@@ -18,7 +20,7 @@ from openaudit.models import (
     Target,
     Verdict,
 )
-from openaudit.operators import Condition, Leaf, evaluate, leaves, referenced_facts
+from openaudit.operators import Evaluator, compile_condition, leaves, referenced_facts
 from openaudit.ruleset import Pack, Rule
 
 _WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
@@ -26,15 +28,51 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _MAX_EVIDENCE = 8
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What running a rule needs that does not depend on the facts, worked out once per rule."""
+
+    rule: Rule
+    evaluate: Evaluator
+    names: tuple[str, ...]  # facts the check reads, in order of first appearance
+    # Per leaf: the fact, and for "contains X" checks the evidence keys of X alone.
+    leaves: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_PLANS: dict[int, _Plan] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(rule: Rule) -> _Plan:
+    plan = _PLANS.get(id(rule))
+    if plan is not None and plan.rule is rule:
+        return plan
+    leaf_plans = []
+    for leaf in leaves(rule.check):
+        specific: tuple[str, ...] = ()
+        if leaf.op in ("contains", "contains_any"):
+            wanted = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+            specific = tuple(f"{leaf.fact}:{value}" for value in wanted)
+        leaf_plans.append((leaf.fact, specific))
+    plan = _Plan(rule, compile_condition(rule.check), tuple(referenced_facts(rule.check)),
+                 tuple(leaf_plans))
+    if len(_PLANS) >= _MAX_PLANS:  # rules are few; this only bounds odd long-lived callers
+        _PLANS.clear()
+    _PLANS[id(rule)] = plan  # the plan holds the rule, so its id cannot be reused meanwhile
+    return plan
+
+
 def run_rule(rule: Rule, facts: Facts) -> Finding:
     """Evaluate one rule and render its finding."""
-    result = evaluate(rule.check, facts.values)
-    names = referenced_facts(rule.check)
+    plan = _plan(rule)
+    values = facts.values
+    result = plan.evaluate(values)
     reason = ""
     if result is None:
         outcome = Outcome.NOT_TESTED
-        reason = "; ".join(sorted({facts.unknown_reasons.get(n, f"{n} is unknown")
-                                   for n in names if facts.values.get(n) is None}))
+        unknown = facts.unknown_reasons
+        reason = "; ".join(sorted({unknown.get(n, f"{n} is unknown")
+                                   for n in plan.names if values.get(n) is None}))
         template = rule.messages.get("not_tested", "Could not check: {reason}")
     elif result:
         outcome, template = Outcome.PASS, rule.messages["pass"]
@@ -47,8 +85,8 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
         pillar=rule.pillar,
         severity=rule.severity,
         outcome=outcome,
-        message=render_message(template, facts.values, reason),
-        evidence=_evidence(rule.check, facts),
+        message=render_message(template, values, reason),
+        evidence=_evidence(plan, facts),
         fix="" if outcome is Outcome.PASS else rule.fix,
         clause=rule.clause,
         reason_code=f"{rule.id}:{rule.name}",
@@ -57,12 +95,20 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
 
 def render_message(template: str, values: Mapping[str, Any], reason: str = "") -> str:
     """Fill ``{fact}`` placeholders with readable values (``{reason}`` for not-tested)."""
+    parts = _template_parts(template)
+    if len(parts) == 1:
+        return template.strip()
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        out[i] = reason if name == "reason" else format_value(values.get(name))
+    return "".join(out).strip()
 
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return reason if name == "reason" else format_value(values.get(name))
 
-    return _PLACEHOLDER.sub(fill, template).strip()
+@lru_cache(maxsize=1024)
+def _template_parts(template: str) -> tuple[str, ...]:
+    """Literal text at even positions, placeholder names at odd ones (templates come from packs)."""
+    return tuple(_PLACEHOLDER.split(template))
 
 
 def format_value(value: Any) -> str:
@@ -79,31 +125,25 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _evidence(cond: Condition, facts: Facts) -> tuple[Evidence, ...]:
+def _evidence(plan: _Plan, facts: Facts) -> tuple[Evidence, ...]:
     items: list[Evidence] = []
-    for leaf in leaves(cond):
-        name = leaf.fact
-        found = _specific_evidence(leaf, facts) or facts.evidence.get(name)
+    recorded, values = facts.evidence, facts.values
+    for name, specific in plan.leaves:
+        # For "contains X" checks, the evidence recorded for X alone (e.g. one restriction).
+        found: Sequence[Evidence] | None = [e for key in specific for e in recorded.get(key, ())]
+        if not found:
+            found = recorded.get(name)
         if found:
             items.extend(found)
-        elif facts.values.get(name) is None:
+        elif values.get(name) is None:
             items.append(Evidence(f"fact {name}", None,
                                   f"unknown: {facts.unknown_reasons.get(name, 'not read')}"))
         else:
-            items.append(Evidence(f"fact {name}", None, format_value(facts.values.get(name))))
+            items.append(Evidence(f"fact {name}", None, format_value(values.get(name))))
+    if len(items) <= 1:
+        return tuple(items)
     unique = list(dict.fromkeys(items))
     return tuple(unique[:_MAX_EVIDENCE])
-
-
-def _specific_evidence(leaf: Leaf, facts: Facts) -> list[Evidence]:
-    """For "contains X" checks, the evidence recorded for X alone (e.g. one restriction)."""
-    if leaf.op not in ("contains", "contains_any"):
-        return []
-    wanted = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
-    found: list[Evidence] = []
-    for value in wanted:
-        found.extend(facts.evidence.get(f"{leaf.fact}:{value}", ()))
-    return found
 
 
 def pillar_outcome(findings: list[Finding]) -> Outcome:

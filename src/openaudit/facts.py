@@ -46,6 +46,9 @@ _CHECKPOINTS = re.compile(
     r"intermediate checkpoints?|checkpoints? (are|were) (available|released|published)|"
     r"\brevision\s*=\s*[\"']?step|\bstep\d{3,}\b|branches? (named|called|for each)", re.I,
 )
+# Every alternative of _CHECKPOINTS contains one of these words: without them it cannot match.
+_CHECKPOINT_WORDS = ("checkpoint", "revision", "step", "branch")
+_TRAIN_FILE = re.compile(r"(^|/)(train|pretrain|finetune)", re.I)
 _DATA_SECTIONS = ("training_data", "preprocessing", "collection")
 
 
@@ -186,19 +189,26 @@ def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Bo
         return None
     body = md.blank_comments(card.body) if card is not None else ""
     first = card.body_line if card is not None else 1
-    sections = md.split_sections(body, first)
-    real = [s for s in sections if not s.is_placeholder]
-    placeholders = {s.name for s in sections if s.is_placeholder} - {s.name for s in real}
+    lines = body.splitlines()
+    headings = md.headings_of(lines)  # split once, shared by sections and links
+    sections = md.sections_of(lines, headings, first)
+    flags = [s.is_placeholder for s in sections]
+    real = [s for s, placeholder in zip(sections, flags, strict=True) if not placeholder]
+    held = [s for s, placeholder in zip(sections, flags, strict=True) if placeholder]
+    placeholders = {s.name for s in held} - {s.name for s in real}
     b.set("readme.sections", [s.name for s in real],
           *(Evidence("README.md", s.line, s.heading) for s in real))
     b.set("readme.placeholder_sections", list(placeholders),
-          *(Evidence("README.md", s.line, s.heading) for s in sections if s.is_placeholder))
+          *(Evidence("README.md", s.line, s.heading) for s in held))
     b.set("readme.text", body)
+    by_name: dict[str, list[md.Section]] = {}
+    for section in real:
+        by_name.setdefault(section.name, []).append(section)
     for name in md.SECTION_NAMES:
-        parts = [s for s in real if s.name == name]
+        parts = by_name.get(name, [])
         b.set(f"readme.section.{name}", "\n\n".join(s.text for s in parts),
               *(Evidence("README.md", s.line, s.heading) for s in parts))
-    return _Body(tuple(sections), tuple(md.find_links(body, first)), body)
+    return _Body(tuple(sections), tuple(md.links_of(lines, headings, first)), body)
 
 
 def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
@@ -376,7 +386,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
     tag_datasets = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("dataset:")]
     card_datasets = list(b.values.get("card.datasets") or [])
     py_files = list(b.values["files.code"])
-    train_files = [f for f in py_files if re.search(r"(^|/)(train|pretrain|finetune)", f, re.I)]
+    train_files = [f for f in py_files if _TRAIN_FILE.search(f)]
     library = b.values.get("card.library_name") or ""
     lib_marker = [f"library:{library}"] if library else []
     if body is None:
@@ -401,11 +411,13 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
     b.set("links.code", [lk.url for lk in code_links], *_link_ev(code_links))
     papers = [lk for lk in links if md.is_paper_link(lk.url)]
     b.set("links.papers", [lk.url for lk in papers], *_link_ev(papers))
-    b.set("links.arxiv", md.arxiv_ids(body.text) + tag_arxiv, *_link_ev(
+    folded = md.casefolded(body.text)  # for cheap pre-checks of the case-insensitive searches
+    b.set("links.arxiv", md.arxiv_ids(body.text, folded) + tag_arxiv, *_link_ev(
         [lk for lk in papers if "arxiv.org" in lk.url]))
-    hub_datasets = md.hub_dataset_ids(body.text)
+    hub_datasets = md.hub_dataset_ids(body.text, folded)
     b.set("links.datasets", hub_datasets + tag_datasets + card_datasets)
-    match = _CHECKPOINTS.search(body.text)
+    may_say = any(word in folded for word in _CHECKPOINT_WORDS)
+    match = _CHECKPOINTS.search(body.text) if may_say else None
     b.set("links.checkpoints", bool(match),
           *([Evidence("README.md", None, match.group(0))] if match else []))
     for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),

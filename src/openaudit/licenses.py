@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -432,14 +433,24 @@ class Matcher:
     """
 
     parts: tuple[tuple[re.Pattern[str], bool], ...]
+    needles: tuple[str | None, ...] = ()
+    """Per part, a literal every match of it contains (None: no cheap test), for a quick skip."""
+
+    def may_match(self, text: str) -> bool:
+        """False only when no alternative can match ``text`` (a sound, cheap pre-check)."""
+        if not self.needles:
+            return True
+        return any(needle is None or needle in text for needle in self.needles)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted (start, end) of every match of every alternative in ``text``."""
         if len(self.parts) == 1:
             return _part_spans(*self.parts[0], text)
         found: set[tuple[int, int]] = set()
-        for pattern, word_start in self.parts:
-            found.update(_part_spans(pattern, word_start, text))
+        needles = self.needles or (None,) * len(self.parts)
+        for (pattern, word_start), needle in zip(self.parts, needles, strict=True):
+            if needle is None or needle in text:
+                found.update(_part_spans(pattern, word_start, text))
         return sorted(found)
 
 
@@ -496,6 +507,9 @@ class SignalSet:
     signals: tuple[Signal, ...]
     matchers: Mapping[str, Matcher] = field(
         default_factory=dict, repr=False, compare=False, hash=False)
+    _scans: dict[tuple[str, str], TextScan] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    """Memo of :func:`scan_text` results for this signal set (a bounded LRU)."""
 
     @property
     def fingerprint_licenses(self) -> frozenset[str]:
@@ -523,7 +537,7 @@ def _compile_anchor(path: Path, where: str, anchor: str) -> Matcher:
     """Compile one anchor: ``re:`` prefix is a regex, anything else a literal phrase."""
     if not anchor.startswith("re:"):
         _check_phrase(path, where, anchor)
-        return Matcher(((re.compile(re.escape(anchor)), False),))
+        return Matcher(((re.compile(re.escape(anchor)), False),), (anchor,))
     source = anchor[3:]
     try:
         whole = re.compile(source)
@@ -532,13 +546,34 @@ def _compile_anchor(path: Path, where: str, anchor: str) -> Matcher:
     if whole.fullmatch(""):
         raise CatalogueError(path, f"{where}: regex {anchor!r} matches the empty string")
     parts: list[tuple[re.Pattern[str], bool]] = []
+    needles: list[str | None] = []
     for alternative in _top_level_alternatives(source):
         word_start = alternative.startswith("\\b")
+        part = alternative[2:] if word_start else alternative
         try:
-            parts.append((re.compile(alternative[2:] if word_start else alternative), word_start))
+            parts.append((re.compile(part), word_start))
         except re.error as exc:  # e.g. a global flag that only the whole pattern may carry
             raise CatalogueError(path, f"{where}: cannot split regex {anchor!r}: {exc}") from exc
-    return Matcher(tuple(parts))
+        needles.append(_literal_prefix(part))
+    return Matcher(tuple(parts), tuple(needles))
+
+
+_REGEX_META = frozenset("\\.^$*+?{}[]()|")
+_OPTIONAL_QUANTIFIERS = frozenset("?*{")
+
+
+def _literal_prefix(part: str) -> str | None:
+    """The plain text a regex alternative starts with, which every match of it contains.
+
+    Stops at the first metacharacter (escapes included); a quantifier that can drop the last
+    character (``?``, ``*``, ``{``) removes it. None when fewer than two characters remain.
+    """
+    end = 0
+    while end < len(part) and part[end] not in _REGEX_META:
+        end += 1
+    if end < len(part) and part[end] in _OPTIONAL_QUANTIFIERS:
+        end -= 1
+    return part[:end] if end >= 2 else None
 
 
 def _top_level_alternatives(source: str) -> list[str]:
@@ -915,23 +950,67 @@ def _fingerprint_matches(fp: Fingerprint, norm_text: str) -> list[str]:
     return found
 
 
+_SCAN_CACHE_SIZE = 256
+_SCAN_CACHE_MAX_CHARS = 1 << 20  # texts above this are scanned every time (bounded memory)
+_SCAN_CACHE_LOCK = threading.Lock()
+
+
 def scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
-    """Scan one licence text: which licences it looks like and which clauses it contains."""
+    """Scan one licence text: which licences it looks like and which clauses it contains.
+
+    Pure in its inputs, so results are memoised per signal set in a small LRU keyed on
+    (text, path): the same licence texts recur across thousands of repos.
+    """
+    if len(text) > _SCAN_CACHE_MAX_CHARS:
+        return _scan_text(text, path, signals)
+    cache = signals._scans
+    key = (text, path)
+    with _SCAN_CACHE_LOCK:  # Hub batches judge in threads
+        found = cache.pop(key, None)
+        if found is not None:
+            cache[key] = found  # now the most recently used
+            return found
+    found = _scan_text(text, path, signals)
+    with _SCAN_CACHE_LOCK:
+        cache.pop(key, None)
+        if len(cache) >= _SCAN_CACHE_SIZE:
+            del cache[next(iter(cache))]  # least recently used: dicts keep insertion order
+        cache[key] = found
+    return found
+
+
+def _scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
     norm = _normalise(text)
+    norm_text, matchers = norm.text, signals.matchers
     cache: dict[str, list[_Span]] = {}
+    maybe: dict[str, bool] = {}
+
+    def possible(anchor: str) -> bool:
+        found = maybe.get(anchor)
+        if found is None:
+            found = maybe[anchor] = matchers[anchor].may_match(norm_text)
+        return found
 
     def occ(anchor: str) -> list[_Span]:
         spans = cache.get(anchor)
         if spans is None:
-            spans = signals.matchers[anchor].spans(norm.text)
+            spans = matchers[anchor].spans(norm_text) if possible(anchor) else []
             cache[anchor] = spans
         return spans
 
     families: set[str] = set()
     for fp in signals.fingerprints:
-        families.update(_fingerprint_matches(fp, norm.text))
+        if fp.all[0] in norm_text:  # cheap first test: most fingerprints fail on it
+            families.update(_fingerprint_matches(fp, norm_text))
     hits: list[SignalHit] = []
     for sig in signals.signals:
-        hits.extend(_signal_hits(sig, text, norm, path, occ))
+        if sig.path_any_of or _may_fire(sig, possible):
+            hits.extend(_signal_hits(sig, text, norm, path, occ))
     hits.sort(key=lambda h: (h.line, h.signal_id))
     return TextScan(path=path, families=tuple(sorted(families)), hits=tuple(hits))
+
+
+def _may_fire(sig: Signal, possible: Callable[[str], bool]) -> bool:
+    """False when too few anchor groups can match for the signal to fire (nothing to search)."""
+    groups = sum(1 for group in sig.any_of if all(possible(anchor) for anchor in group))
+    return groups >= (sig.min_distinct or 1)

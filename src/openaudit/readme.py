@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Canonical section names and the heading words that map to them, checked in order: the first
 # match wins, so the more specific names come first ("training data" before "training").
@@ -30,6 +31,10 @@ SECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 SECTION_NAMES: tuple[str, ...] = tuple(name for name, _ in SECTION_PATTERNS)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # the closing #s are stripped in Python
+_FENCE_FIRST = frozenset("`~")
+_FENCES = ("```", "~~~")
+_LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_NOTES = re.compile(r"\[[^\]]*\]|[*_`]")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _PLACEHOLDER = re.compile(r"\[(more information needed|needs more information|n/a)\]", re.I)
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
@@ -92,10 +97,11 @@ class Link:
     kinds: tuple[str, ...]
 
 
+@lru_cache(maxsize=4096)  # pure, and the same headings recur across the Hub's cards
 def canonical_section(heading: str) -> str | None:
     """Map a heading to a canonical section name, or None."""
-    plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](url) -> text
-    plain = re.sub(r"\[[^\]]*\]|[*_`]", "", plain)  # template notes such as "[optional]"
+    plain = _LINK_TEXT.sub(r"\1", heading)  # [text](url) -> text
+    plain = _NOTES.sub("", plain)  # template notes such as "[optional]"
     plain = plain.strip().rstrip(":").strip()
     for name, pattern in SECTION_PATTERNS:
         if pattern.search(plain):
@@ -105,6 +111,8 @@ def canonical_section(heading: str) -> str | None:
 
 def blank_comments(body: str) -> str:
     """Remove HTML comments (template guidance) but keep the line count, for line numbers."""
+    if "<!--" not in body:
+        return body
     return _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), body)
 
 
@@ -115,48 +123,73 @@ def split_sections(body: str, first_line: int = 1) -> list[Section]:
     included in their parent (a "Training Data" subsection inside "Training" counts for both).
     """
     lines = body.splitlines()
-    headings = _headings(lines)
+    return sections_of(lines, headings_of(lines), first_line)
+
+
+def sections_of(lines: list[str], headings: list[tuple[int, int, str]],
+                first_line: int = 1) -> list[Section]:
+    """:func:`split_sections` on lines already split and their :func:`headings_of`."""
     sections: list[Section] = []
     for idx, (pos, level, title) in enumerate(headings):
-        end = next((p for p, lv, _ in headings[idx + 1 :] if lv <= level), len(lines))
         name = canonical_section(title)
         if name is not None:
+            end = next((p for p, lv, _ in headings[idx + 1 :] if lv <= level), len(lines))
             text = "\n".join(lines[pos + 1 : end]).strip()
             sections.append(Section(name, title, text, pos + first_line, end - 1 + first_line))
     return sections
 
 
-def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+def headings_of(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line index, level, title) of every Markdown heading outside code fences."""
     found: list[tuple[int, int, str]] = []
     in_fence = False
     for pos, line in enumerate(lines):
-        if line.lstrip().startswith(("```", "~~~")):
+        # Only a line starting with "#" can be a heading, and only one starting with a fence
+        # character or whitespace can open or close a fence: skip the rest cheaply.
+        first = line[:1]
+        if first == "#":
+            if in_fence:
+                continue
+            match = _HEADING.match(line)
+            if match:
+                title = match.group(2).rstrip().rstrip("#").rstrip()
+                found.append((pos, len(match.group(1)), title))
+        elif (first in _FENCE_FIRST or first.isspace()) and line.lstrip().startswith(_FENCES):
             in_fence = not in_fence
-            continue
-        match = None if in_fence else _HEADING.match(line)
-        if match:
-            title = match.group(2).rstrip().rstrip("#").rstrip()
-            found.append((pos, len(match.group(1)), title))
     return found
 
 
 def find_links(body: str, first_line: int = 1) -> list[Link]:
     """Every URL in the body with the kinds of code it points to (empty for non-code links)."""
     lines = body.splitlines()
-    section_at = _section_per_line(lines)
+    return links_of(lines, None, first_line)
+
+
+def links_of(lines: list[str], headings: list[tuple[int, int, str]] | None,
+             first_line: int = 1) -> list[Link]:
+    """:func:`find_links` on lines already split (and, if known, their headings)."""
+    section_at: list[str | None] | None = None
     links: list[Link] = []
     for pos, line in enumerate(lines):
+        if "://" not in line:  # every URL match contains it
+            continue
         for match in _URL.finditer(line):
             url = match.group(0).rstrip(".,;:!?*_")
-            kinds = _code_kinds(url, line, section_at[pos]) if _CODE_HOSTS.match(url) else ()
+            kinds: tuple[str, ...] = ()
+            if _CODE_HOSTS.match(url):
+                if section_at is None:
+                    section_at = _section_per_line(lines, headings)
+                kinds = _code_kinds(url, line, section_at[pos])
             links.append(Link(url, pos + first_line, line.strip()[:200], kinds))
     return links
 
 
-def _section_per_line(lines: list[str]) -> list[str | None]:
+def _section_per_line(lines: list[str],
+                      headings: list[tuple[int, int, str]] | None = None) -> list[str | None]:
     current: list[str | None] = []
     name: str | None = None
-    heading_at = {pos: canonical_section(title) for pos, _, title in _headings(lines)}
+    found = headings_of(lines) if headings is None else headings
+    heading_at = {pos: canonical_section(title) for pos, _, title in found}
     for pos in range(len(lines)):
         if pos in heading_at:
             name = heading_at[pos]
@@ -181,8 +214,27 @@ def _kinds_in(text: str) -> tuple[str, ...]:
     return tuple(sorted(kind for kind, pattern in CODE_KINDS.items() if pattern.search(text)))
 
 
-def arxiv_ids(body: str) -> list[str]:
-    """arXiv identifiers linked in the body, sorted and unique."""
+# The only non-ASCII characters that an IGNORECASE pattern matches to ASCII letters (checked
+# over all of Unicode with Python 3.11's re): mapping them first makes ``casefolded`` sound.
+_CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def casefolded(text: str) -> str:
+    """Lower-cased ``text`` for cheap pre-checks of case-insensitive patterns.
+
+    Wherever an ``re.IGNORECASE`` pattern made of ASCII letters matches ``text``, its lower-case
+    letters appear in the result, so ``"word" not in casefolded(text)`` proves no match.
+    """
+    return text.lower() if text.isascii() else text.translate(_CASE_TWINS).lower()
+
+
+def arxiv_ids(body: str, folded: str | None = None) -> list[str]:
+    """arXiv identifiers linked in the body, sorted and unique.
+
+    ``folded`` is ``casefolded(body)`` when the caller already has it.
+    """
+    if "arxiv" not in (casefolded(body) if folded is None else folded):
+        return []
     return sorted(set(_ARXIV.findall(body)))
 
 
@@ -191,6 +243,11 @@ def is_paper_link(url: str) -> bool:
     return bool(_PAPER_HOSTS.search(url))
 
 
-def hub_dataset_ids(body: str) -> list[str]:
-    """Hub dataset ids linked in the body (huggingface.co/datasets/…), sorted and unique."""
+def hub_dataset_ids(body: str, folded: str | None = None) -> list[str]:
+    """Hub dataset ids linked in the body (huggingface.co/datasets/…), sorted and unique.
+
+    ``folded`` is ``casefolded(body)`` when the caller already has it.
+    """
+    if "huggingface" not in (casefolded(body) if folded is None else folded):
+        return []
     return sorted({m.rstrip(".") for m in _HUB_DATASET.findall(body)})

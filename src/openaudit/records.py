@@ -52,6 +52,46 @@ def is_error(record: Mapping[str, Any]) -> bool:
     return "error" in record
 
 
+def record_problem(record: Any) -> str | None:
+    """Why a value read back from a journal is not a batch record, or None.
+
+    Checks what the summary, the exit code and every report read, so a file written by another
+    tool (or damaged) is refused with a clear message instead of crashing a renderer.
+    """
+    if not isinstance(record, Mapping):
+        return "not a JSON object"
+    if not isinstance(record.get("repo_id"), str):
+        return "no 'repo_id' string"
+    if record.get("repo_type") not in _REPO_TYPES:
+        return f"'repo_type' is not one of {', '.join(sorted(_REPO_TYPES))}"
+    if not isinstance(record.get("revision"), str | None):
+        return "'revision' is not a string"
+    if "error" in record:
+        error = record["error"]
+        if not (isinstance(error, Mapping) and isinstance(error.get("kind"), str)
+                and isinstance(error.get("message"), str)):
+            return "'error' is not an object with a 'kind' and a 'message'"
+        return None
+    if record.get("verdict") not in _VERDICTS:
+        return f"neither 'error' nor a 'verdict' among {', '.join(_VERDICTS)}"
+    for key in ("reason_families", "gaps"):
+        value = record.get(key, [])
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return f"'{key}' is not a list of strings"
+    for key in ("pillars", "findings"):
+        value = record.get(key, [])
+        if not (isinstance(value, list) and all(isinstance(v, Mapping) for v in value)):
+            return f"'{key}' is not a list of objects"
+    if not isinstance(record.get("sha"), str | None) or not isinstance(
+            record.get("ruleset", {}), Mapping):
+        return "'sha' or 'ruleset' has the wrong type"
+    return None
+
+
+_REPO_TYPES = frozenset(t.value for t in RepoType)
+_VERDICTS = tuple(v.value for v in Verdict)
+
+
 def record_key(record: Mapping[str, Any]) -> tuple[str, str]:
     """``(repo_type, repo_id)``: how batch reports sort and `--resume` recognises records."""
     return (str(record.get("repo_type") or "model"), str(record.get("repo_id")))

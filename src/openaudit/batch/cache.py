@@ -1,8 +1,11 @@
-"""The audit cache: finished audit records keyed by (repo type, repo id, commit sha, rules digest).
+"""The audit cache: finished audit records keyed by (repo type, repo id, commit sha, audit key).
+
+The audit key (``audit_key``) digests everything besides the evidence that decides a record:
+the rules, the openaudit version (the judge's code) and the policy's waivers.
 
 Layout under the openaudit cache directory (``$OPENAUDIT_CACHE``, else ``$HF_HOME/openaudit``)::
 
-    audits/<type>s--<namespace>--<name>/<sha>-<digest>.json   one audit record
+    audits/<type>s--<namespace>--<name>/<sha>-<key>.json      one audit record
     audits/<type>s--<namespace>--<name>/<sha>.evidence.json   the evidence read at that commit
     audits/<type>s--<namespace>--<name>/last.json             the last sha seen (for --offline)
 
@@ -15,16 +18,27 @@ half-written entry; an unreadable entry is a miss, never an error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from openaudit import __version__
 from openaudit.batch.ids import RepoRef
 from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.waivers import Waiver
+
+
+def audit_key(rules_digest: str, waivers: Iterable[Waiver] = ()) -> str:
+    """What a cached record depends on besides the commit: rules, judge version, waivers."""
+    parts = [__version__, rules_digest, *(json.dumps(
+        [w.rule, w.reason, w.target, w.expires.isoformat() if w.expires else None])
+        for w in waivers)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 class AuditCache:

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from openaudit.records import is_error, record_key
+from openaudit.errors import UsageError
+from openaudit.records import is_error, record_key, record_problem
 
 
 def record_line(record: Mapping[str, Any]) -> str:
@@ -23,28 +24,47 @@ def record_line(record: Mapping[str, Any]) -> str:
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every whole record in the journal, in file order (missing file: none)."""
+    """Every whole record in the journal, in file order (missing file: none).
+
+    The torn tail of a killed run (bytes after the last newline) is ignored; any other line
+    that is not a batch record is a UsageError: appending to another tool's file, or finishing
+    a damaged journal, would only hide the problem.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}",
+                         "check the --output path") from None
     records = []
-    for line in data.split(b"\n"):
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines[:-1], start=1):  # the last piece is torn or empty
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
-        except ValueError:  # blank, or the torn tail of a killed run
-            continue
-        if isinstance(record, dict) and "repo_id" in record:
-            records.append(record)
+        except ValueError:
+            problem: str | None = "not JSON"
+        else:
+            problem = record_problem(record)
+        if problem is not None:
+            raise UsageError(f"{path} line {number} is not an openaudit batch record "
+                             f"({problem})", "give another --output, or remove the file to "
+                             "start over (without --resume it is overwritten)")
+        records.append(record)
     return records
 
 
 def latest(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """One record per repo, the last one written winning (a resumed retry replaces an error)."""
-    by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for record in records:
-        by_key.pop(record_key(record), None)  # keep the order of the winning records
-        by_key[record_key(record)] = record
+    by_key: dict[tuple[str, str] | int, Mapping[str, Any]] = {}
+    for number, record in enumerate(records):
+        key: tuple[str, str] | int = record_key(record)
+        if not record.get("repo_id"):
+            key = number  # dump records without an id are distinct records, never one repo
+        by_key.pop(key, None)  # keep the order of the winning records
+        by_key[key] = record
     return list(by_key.values())
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from openaudit.batch.cache import AuditCache
+from openaudit.batch.cache import AuditCache, audit_key
 from openaudit.batch.ids import RepoRef
 from openaudit.errors import UsageError
 from openaudit.hub import (
@@ -31,6 +31,7 @@ from openaudit.models import RepoSnapshot, RepoType
 from openaudit.packs import Ruleset
 from openaudit.pipeline import judge
 from openaudit.records import audit_record, error_record
+from openaudit.waivers import Waiver, apply_waivers
 
 Record = dict[str, Any]
 Emit = Callable[[Mapping[str, Any]], None]
@@ -78,9 +79,15 @@ class BatchRunner:
     gate: RequestGate = field(default_factory=RequestGate)
     repo_budget: float | None = None  # seconds for one repo, retries included
     on_queued: Callable[[], None] = lambda: None  # a repo joined the batch (progress total)
+    waivers: tuple[Waiver, ...] = ()  # the --config policy's, checked against the rules already
     problems: list[str] = field(default_factory=list)  # failed listings (not one repo's fault)
     _seen: set[tuple[str, str]] = field(default_factory=set, init=False)
     _pending: dict[Future[_Outcome], RepoRef] = field(default_factory=dict, init=False)
+    _key: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        # Waivers change verdicts, so a cached record is only valid under the same waivers.
+        self._key = audit_key(self.ruleset.digest, self.waivers)
 
     def run(self, selection: Selection) -> None:
         """Audit every selected repo online; returns when all records were emitted."""
@@ -244,7 +251,11 @@ class BatchRunner:
         snapshot, fresh = (outcome.evidence, False) if isinstance(outcome, _Cached) else (
             outcome, True)
         try:
-            record = audit_record(judge(snapshot, self.ruleset).report)
+            report = judge(snapshot, self.ruleset).report
+            if self.waivers:
+                report = apply_waivers(report, self.ruleset.pack_for(snapshot.repo_type),
+                                       self.waivers)
+            record = audit_record(report)
         except Exception as exc:  # a bug must cost one repo, not the batch
             self.emit(error_record(ref.repo_id, ref.repo_type, None, "internal",
                                    f"{type(exc).__name__}: {exc}"))
@@ -252,7 +263,7 @@ class BatchRunner:
         if self.cache is not None and _cacheable(snapshot):
             if fresh:
                 self.cache.put_evidence(ref, snapshot)
-            self.cache.put(ref, record, self.ruleset.digest)
+            self.cache.put(ref, record, self._key)
         self.emit(record)
 
     def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | _Cached | None:
@@ -260,7 +271,7 @@ class BatchRunner:
         sha = info.get("sha")
         if self.cache is None or not isinstance(sha, str):
             return None
-        if (record := self.cache.get(ref, sha, self.ruleset.digest)) is not None:
+        if (record := self.cache.get(ref, sha, self._key)) is not None:
             return record
         evidence = self.cache.get_evidence(ref, sha)
         return _Cached(evidence) if evidence is not None else None

@@ -95,3 +95,16 @@ def could_not_check(message: str) -> str:
     """A not-tested finding's message, saying plainly that the check could not be made."""
     return message if message.lower().startswith("could not") else (
         f"Could not check: {message}")
+
+
+def remedy(finding: Finding) -> str:
+    """The fix to show with a finding.
+
+    A not-tested finding's first step is to make its evidence readable (the message says what
+    stopped the check: a malformed front matter line, a gated or oversized file); the rule's fix
+    applies once it is read and fails.
+    """
+    if finding.outcome is Outcome.NOT_TESTED and finding.fix:
+        return ("First remove what stopped the check (see the message) and run openaudit again; "
+                f"if the rule then fails: {finding.fix}")
+    return finding.fix

@@ -6,6 +6,10 @@ someone has to act (grant access, shrink or fix the file). A waived finding is a
 that says it was waived and why: visible, but not a problem. Text from the audited repository
 (excerpts, file names) is escaped the way the Actions runner unescapes it, so it can never end a
 command early or start a new one. The last line is a plain verdict summary.
+
+For a local check, a finding with no file evidence (a missing section, link or component) is
+placed on the card, ``README.md``, as in SARIF: that is the file the fix goes into. For a Hub
+audit it has no ``file=``: the checkout the workflow runs in is not the audited repository.
 """
 
 from __future__ import annotations
@@ -13,7 +17,14 @@ from __future__ import annotations
 from typing import TextIO
 
 from openaudit.models import AuditReport, Finding, Outcome
-from openaudit.render.base import RenderContext, by_attention, could_not_check, target_label
+from openaudit.render.base import (
+    CARD_FILE,
+    RenderContext,
+    by_attention,
+    could_not_check,
+    remedy,
+    target_label,
+)
 
 _COMMAND = {Outcome.FAIL: "error", Outcome.WARN: "warning", Outcome.NOT_TESTED: "warning"}
 
@@ -36,13 +47,15 @@ class GithubRenderer:
 
     def render(self, report: AuditReport, out: TextIO) -> None:
         """Write one workflow command per non-pass finding and a summary line."""
+        card = report.target.source == "local" and (
+            self.context.files is None or CARD_FILE in self.context.files)
         for finding in by_attention(report.findings):
             if finding.outcome is not Outcome.PASS:
-                out.write(self.command(finding) + "\n")
+                out.write(self.command(finding, CARD_FILE if card else None) + "\n")
         out.write(summary_line(report) + "\n")
 
-    def command(self, finding: Finding) -> str:
-        """The workflow command for one finding."""
+    def command(self, finding: Finding, fallback_file: str | None = None) -> str:
+        """The workflow command for one finding; ``fallback_file`` when it has no file evidence."""
         props: list[tuple[str, str]] = []
         files = self.context.file_evidence(finding)
         if files:
@@ -50,6 +63,8 @@ class GithubRenderer:
             props.append(("file", self.context.path(path)))
             if item.line is not None:
                 props.append(("line", str(item.line)))
+        elif fallback_file is not None:
+            props.append(("file", self.context.path(fallback_file)))
         title = f"{finding.rule_id} {finding.title}"
         if finding.waiver is not None:
             name = "notice"
@@ -61,7 +76,7 @@ class GithubRenderer:
             text = finding.message
             if finding.outcome is Outcome.NOT_TESTED:
                 text = could_not_check(text)
-            message = f"{text} (fix: {finding.fix})"
+            message = f"{text} (fix: {remedy(finding)})"
         props.append(("title", title))
         head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
         return f"::{name} {head}::{escape_data(message)}"

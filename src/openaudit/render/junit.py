@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import TextIO
 
 from openaudit.models import AuditReport, Finding, Outcome
-from openaudit.render.base import target_label
+from openaudit.render.base import remedy, target_label
 
 # Characters XML 1.0 cannot hold at all (ElementTree would write them and break the document).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -80,7 +80,7 @@ def _testcase(suite: ET.Element, pack: str, finding: Finding) -> None:
 def _details(finding: Finding) -> str:
     lines = [finding.message, *(f"evidence: {e.describe()}" for e in finding.evidence)]
     if finding.fix:
-        lines.append(f"fix: {finding.fix}")
+        lines.append(f"fix: {remedy(finding)}")
     return "\n".join(lines)
 
 

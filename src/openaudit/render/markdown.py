@@ -13,7 +13,13 @@ import re
 from typing import TextIO
 
 from openaudit.models import AuditReport, Evidence, Finding, Outcome
-from openaudit.render.base import RenderContext, by_attention, needs_attention, target_label
+from openaudit.render.base import (
+    RenderContext,
+    by_attention,
+    needs_attention,
+    remedy,
+    target_label,
+)
 
 COMMENT_MARKER = "<!-- openaudit-report -->"
 _ICON = {Outcome.PASS: "✅ pass", Outcome.FAIL: "❌ fail", Outcome.WARN: "⚠️ warn",
@@ -88,7 +94,7 @@ class MarkdownRenderer:
             more = len(f.evidence) - _MAX_EVIDENCE
             lines.append(f"  - Evidence: {shown}" + (f" (+{more} more)" if more > 0 else ""))
         if f.fix:
-            lines.append(f"  - Fix: {text(f.fix)}")
+            lines.append(f"  - Fix: {text(remedy(f))}")
         return lines
 
     def _evidence(self, item: Evidence) -> str:

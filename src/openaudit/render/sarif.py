@@ -147,10 +147,12 @@ def _locations(finding: Finding, context: RenderContext
 
 def _location(path: str, item: Evidence | None, context: RenderContext,
               note: str | None = None) -> dict[str, Any]:
+    # Every location has a region: GitHub code scanning needs region.startLine to place and
+    # fingerprint an alert. Evidence about a file as a whole (no line) starts at its first line.
+    line = item.line if item is not None and item.line is not None else 1
     physical: dict[str, Any] = {
-        "artifactLocation": {"uri": quote(context.path(path), safe="/"), "uriBaseId": SRCROOT}}
-    if item is not None and item.line is not None:
-        physical["region"] = {"startLine": item.line}
+        "artifactLocation": {"uri": quote(context.path(path), safe="/"), "uriBaseId": SRCROOT},
+        "region": {"startLine": line}}
     location: dict[str, Any] = {"physicalLocation": physical}
     text = note or (item.describe() if item is not None and item.excerpt else None)
     if text:
@@ -160,5 +162,5 @@ def _location(path: str, item: Evidence | None, context: RenderContext,
 
 def _result_order(result: dict[str, Any]) -> tuple[str, str, int]:
     physical = result["locations"][0]["physicalLocation"]
-    line = physical.get("region", {}).get("startLine", 0)
-    return (result["ruleId"], physical["artifactLocation"]["uri"], line)
+    return (result["ruleId"], physical["artifactLocation"]["uri"],
+            physical["region"]["startLine"])

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openaudit.models import AuditReport, Outcome, Verdict
-from openaudit.render.base import by_attention, target_label
+from openaudit.render.base import by_attention, remedy, target_label
 
 _STYLE = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
           Outcome.NOT_TESTED: "magenta"}
@@ -64,5 +64,5 @@ class TableRenderer:
                 outcome = Text(f.outcome.value, style="dim strike")
                 outcome.append("\nwaived", style="cyan")
                 body.append(f"\nwaived: {f.waiver}", style="cyan")
-            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]", outcome, body, Text(f.fix or ""))
+            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]", outcome, body, Text(remedy(f)))
         return table
