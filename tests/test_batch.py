@@ -69,6 +69,37 @@ def test_parse_ids_comments_prefixes_and_duplicates() -> None:
     assert parse_ids(["acme/x"], RepoType.DATASET) == [RepoRef(RepoType.DATASET, "acme/x")]
 
 
+def test_id_files_and_stdin_are_strict_utf8_with_bom_and_crlf(tmp_path: Path) -> None:
+    import io
+
+    from openaudit.batch.ids import read_ids_file
+    from openaudit.errors import UsageError
+
+    windows = tmp_path / "windows.txt"
+    windows.write_bytes(b"\xef\xbb\xbfacme/alpha\r\ndataset:acme/corpus\r\n")
+    expected = [RepoRef(RepoType.MODEL, "acme/alpha"), RepoRef(RepoType.DATASET, "acme/corpus")]
+    assert read_ids_file(str(windows), RepoType.MODEL, io.StringIO()) == expected
+    piped = io.TextIOWrapper(io.BytesIO(windows.read_bytes()), encoding="utf-8")
+    assert read_ids_file("-", RepoType.MODEL, piped) == expected
+    binary = io.TextIOWrapper(io.BytesIO(b"acme/alpha\n\xff\xfe\n"), encoding="utf-8",
+                              errors="replace")  # what a lenient stdin would turn into ids
+    with pytest.raises(UsageError, match="stdin is not UTF-8 text"):
+        read_ids_file("-", RepoType.MODEL, binary)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9/model\n".encode("latin-1"))
+    with pytest.raises(UsageError, match="latin.txt is not UTF-8 text"):
+        read_ids_file(str(latin), RepoType.MODEL, io.StringIO())
+
+
+def test_invalid_ids_are_invalid_offline_too(run_cli: Any, tmp_path: Path,
+                                             hub_env: dict[str, str]) -> None:
+    result = run_cli("batch", _ids(tmp_path, "../etc", "acme/alpha"), "--offline",
+                     "--format", "jsonl")
+    kinds = {r["repo_id"]: r["error"]["kind"] for r in _records(result.stdout)}
+    assert kinds == {"../etc": "invalid-id", "acme/alpha": "not-in-cache"}
+    assert result.code == 3
+
+
 def test_id_list_uses_one_listing_per_namespace_and_one_get_per_file(
         acme: None, fake_hub: FakeHub, run_cli: Any, tmp_path: Path) -> None:
     fake_hub.page_size = 2  # the three acme models span two listing pages
@@ -159,6 +190,23 @@ def test_warm_cache_costs_only_the_listing_and_offline_costs_nothing(
     assert by_author.code == 0
 
 
+def test_a_damaged_cache_entry_is_a_miss(acme: None, fake_hub: FakeHub, run_cli: Any,
+                                        hub_env: dict[str, str]) -> None:
+    cold = _by_id(_records(run_cli("batch", "--author", "acme", "--format", "jsonl").stdout))
+    folder = Path(hub_env["HF_HOME"]) / "openaudit" / "audits" / "models--acme--alpha"
+    entries = [p for p in folder.glob("*.json")
+               if p.name != "last.json" and not p.name.endswith(".evidence.json")]
+    assert len(entries) == 1
+    entries[0].write_text(json.dumps({"repo_id": "acme/alpha", "repo_type": "model",
+                                      "verdict": "bogus"}), encoding="utf-8")
+    (folder / f"{cold['acme/alpha']['sha']}.evidence.json").write_text("{", encoding="utf-8")
+    fake_hub.clear_log()
+    warm = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert warm.code == 0 and "Traceback" not in warm.stderr
+    assert _by_id(_records(warm.stdout))["acme/alpha"] == cold["acme/alpha"]
+    assert [r for r in _routes(fake_hub.requests) if "/acme/alpha/" in r]  # read again
+
+
 def test_changed_repo_is_audited_again(acme: None, make_repo: RepoFactory, fake_hub: FakeHub,
                                        run_cli: Any) -> None:
     run_cli("batch", "--author", "acme", "--format", "jsonl")
@@ -204,11 +252,35 @@ def test_exit_codes(acme: None, make_repo: RepoFactory, fake_hub: FakeHub, run_c
                  [_ids(tmp_path, "acme/alpha"), "--concurrency", "0"],
                  [_ids(tmp_path, "acme/alpha"), "--concurrency", "65"],
                  [_ids(tmp_path, "acme/alpha"), "--type", "space"],
+                 [_ids(tmp_path, "acme/alpha"), "--endpoint", "not a url"],
+                 [_ids(tmp_path, "acme/alpha"), "--endpoint", "ftp://hub.example"],
                  ["--author", "a/b"]):
         result = run_cli("batch", *args)
         assert result.code == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert fake_hub.requests == []  # usage errors are found before any request
+
+
+def test_output_never_overwrites_an_input(acme: None, fake_hub: FakeHub, run_cli: Any,
+                                          tmp_path: Path) -> None:
+    ids = _ids(tmp_path, "acme/alpha")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("schema_version: 1\n", encoding="utf-8")
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text('{"id": "acme/alpha", "siblings": []}\n', encoding="utf-8")
+    before = {p: p.read_bytes() for p in (Path(ids), policy, dump)}
+    for args in ([ids, "--output", ids, "--format", "jsonl"],
+                 [ids, "--output", str(tmp_path / "." / Path(ids).name), "--format", "jsonl"],
+                 [ids, "--config", str(policy), "--output", str(policy)],
+                 ["--from-dump", str(dump), "--output", str(dump), "--format", "jsonl"],
+                 # the journal of a csv report is FILE.jsonl: that is the dump here
+                 ["--from-dump", str(dump), "--output", str(dump)[:-len(".jsonl")],
+                  "--format", "csv"]):
+        result = run_cli("batch", *args)
+        assert result.code == 2, (args, result.stderr)
+        assert "would overwrite the input" in result.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert fake_hub.requests == []
 
 
 def test_reports_are_sorted_and_journaled_in_a_sidecar(acme: None, fake_hub: FakeHub,
@@ -242,6 +314,25 @@ def test_from_dump_goes_through_the_same_output_and_exit_codes(
     assert "verdict" in records["acme/good"] and "error" in records["bad//id"]
     assert fake_hub.requests == []
     assert run_cli("batch", "--from-dump", str(dump), "--author", "x").code == 2
+
+
+def test_summary_is_sorted_and_names_at_most_100_failed_repos() -> None:
+    import random
+
+    from openaudit.batch.progress import summary_text
+    from openaudit.records import error_record, summarize
+
+    records = [error_record(f"org/m{i:03d}", RepoType.MODEL, None, "network", "reset")
+               for i in range(150)]
+    shuffled = random.Random(7).sample(records, len(records))
+    text = summary_text(summarize(shuffled), ["empty: b", "empty: a"])
+    assert text == summary_text(summarize(records), ["empty: a", "empty: b"])
+    lines = text.splitlines()
+    assert lines[0].endswith("150 not audited")
+    named = [line for line in lines if line.startswith("    model org/")]
+    assert named == [f"    model org/m{i:03d}: network: reset" for i in range(100)]
+    assert "    ... and 50 more (every one has an error record in the output)" in lines
+    assert lines[-2:] == ["    empty: a", "    empty: b"]
 
 
 def test_progress_bar_only_on_a_terminal() -> None:

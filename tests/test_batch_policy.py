@@ -140,3 +140,37 @@ def test_from_dump_takes_the_policy_rules_and_fail_on_but_refuses_its_waivers(
                    never).code == 0
     refused = run_cli("batch", "--from-dump", str(dump), "--config", _policy(tmp_path))
     assert refused.code == 2 and "waivers" in refused.stderr
+
+
+def test_the_audit_key_changes_with_rules_version_and_waivers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from openaudit.batch import cache
+    from openaudit.waivers import Waiver
+
+    waiver = Waiver("CODE-001", "elsewhere", date(2030, 1, 1), "org/*", where="waivers[0]")
+    base = cache.audit_key("rules-a")
+    assert base == cache.audit_key("rules-a", ())  # stable: the same inputs, the same key
+    assert cache.audit_key("rules-b") != base
+    assert cache.audit_key("rules-a", [waiver]) != base
+    moved = Waiver("CODE-001", "elsewhere", date(2030, 1, 1), "org/*", where="waivers[3]")
+    assert cache.audit_key("rules-a", [moved]) == cache.audit_key("rules-a", [waiver])
+    for changed in (Waiver("CODE-001", "other reason", date(2030, 1, 1), "org/*"),
+                    Waiver("CODE-001", "elsewhere", None, "org/*"),
+                    Waiver("CODE-001", "elsewhere", date(2030, 1, 1), None)):
+        assert cache.audit_key("rules-a", [changed]) != cache.audit_key("rules-a", [waiver])
+    monkeypatch.setattr(cache, "__version__", "999.0.0")  # an upgraded judge
+    assert cache.audit_key("rules-a") != base
+
+
+def test_a_waiver_no_repo_needed_gets_a_note(ids: str, tmp_path: Path, fake_hub: FakeHub,
+                                             run_cli: Any) -> None:
+    policy = _policy(tmp_path, POLICY + "  - {rule: PARAM-001, reason: weights elsewhere, "
+                     "target: \"orbitx/*\"}\n  - {rule: DATA-001, reason: x, target: "
+                     "\"other/*\"}\n")
+    result = run_cli("batch", ids, "--config", policy, "--fail-on", "never")
+    notes = [line for line in result.stderr.splitlines() if "note:" in line]
+    assert notes == [f"openaudit: note: {policy}: waivers[3] waives PARAM-001, which passes on "
+                     "every repo it covers; the waiver can go"]  # waivers[4] covers no repo
+    assert result.code == 0

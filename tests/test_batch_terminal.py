@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from fakehub import FakeHub, RepoFactory
+from openaudit import hub
+from openaudit.hub import RetryPolicy
 
 README = "---\nlicense: apache-2.0\n---\n# m\n"
 TOKEN = "hf_SuperSecretBatchToken0123456789"
@@ -25,7 +27,9 @@ def fixtures_root(tmp_hub_root: Path) -> Path:
 
 
 @pytest.fixture
-def ids(make_repo: RepoFactory, hub_env: dict[str, str], tmp_path: Path) -> Path:
+def ids(make_repo: RepoFactory, hub_env: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(hub, "DEFAULT_RETRY", RetryPolicy(attempts=2, backoff=0.01))
     for name in ("a", "b", "c"):
         make_repo(f"models/org/{name}", files={"README.md": README, "LICENSE": "Apache-2.0\n"})
     path = tmp_path / "ids.txt"
@@ -51,7 +55,9 @@ def _run_with_stderr_on_a_pty(cmd: list[str], env: dict[str, str]) -> tuple[int,
             break
         err += chunk
     os.close(leader)
-    out = proc.stdout.read() if proc.stdout else b""
+    assert proc.stdout is not None
+    with proc.stdout:
+        out = proc.stdout.read()
     return proc.wait(timeout=60), out, err
 
 

@@ -75,7 +75,8 @@ def test_rules_docs_prints_writes_and_checks(run_cli: Any, tmp_path: Path) -> No
     assert "out of date" in stale.stderr and REGENERATE in stale.stderr
 
     missing = run_cli("rules", "docs", "--check", str(tmp_path / "absent.md"))
-    assert missing.code == 1
+    assert missing.code == 1  # missing docs fail the check like stale ones, saying so
+    assert "absent.md is missing" in missing.stderr and REGENERATE in missing.stderr
 
 
 def test_rules_docs_rejects_output_with_check(run_cli: Any, tmp_path: Path) -> None:

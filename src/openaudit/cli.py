@@ -281,7 +281,8 @@ def rules_docs(
     text = render_rule_docs(_guarded(lambda: _ruleset(rules)))
     if check_file is not None:
         if not is_current(check_file, text):
-            sys.stderr.write(f"openaudit: {check_file} is out of date with the rule packs\n"
+            state = "is out of date with" if check_file.is_file() else "is missing; it documents"
+            sys.stderr.write(f"openaudit: {check_file} {state} the rule packs\n"
                              f"  hint: regenerate it with `{REGENERATE}`\n")
             raise typer.Exit(int(ExitCode.VERDICT_FAILED))  # stale docs fail the check
         typer.echo(f"{check_file} is up to date")

@@ -115,8 +115,9 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
          workers: int | None) -> None:
     from rich.console import Console
 
-    from openaudit.batch.output import BatchOutput
+    from openaudit.batch.output import BatchOutput, refuse_overwriting_inputs
     from openaudit.batch.progress import BatchProgress, summary_text
+    from openaudit.batch.waiver_use import WaiverUse
     from openaudit.hub import validate_token
     from openaudit.records import is_error, summarize
 
@@ -129,7 +130,11 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     if from_dump is not None and (ids_file or authors or search or offline):
         raise UsageError("--from-dump cannot be combined with ids, --author, --search or "
                          "--offline", "a dump is judged on its own, with no request")
+    inputs = [Path(f) for f in (ids_file, from_dump, config) if f is not None and f != "-"]
+    refuse_overwriting_inputs(fmt, output, [*inputs, *rules])
     validate_token(token)
+    if from_dump is None and not offline:
+        _check_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or None)
     selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
     from openaudit.packs import load_ruleset
     from openaudit.policy import (
@@ -151,6 +156,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
                              "repos from the Hub")
     waivers = policy.waivers if policy is not None else ()
     threshold = effective_fail_on(fail_on, policy)
+    use = WaiverUse(waivers)
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
@@ -158,6 +164,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     def emit(record: Mapping[str, Any]) -> None:
         out.write(record)
         progress.done(record)
+        use.see(record)
 
     try:
         if from_dump is not None:
@@ -180,6 +187,9 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     records = out.finish()
     summary = summarize(records)
     sys.stderr.write(summary_text(summary, problems))
+    if policy is not None and not resume:  # a resumed run did not see the earlier findings
+        for note in use.notes(policy.path):
+            sys.stderr.write(f"openaudit: note: {note}\n")
     verdicts = [_verdict(r) for r in records if not is_error(r)]
     code = exit_code_for(verdicts, threshold, not_audited=len(summary.failed) + len(problems))
     raise typer.Exit(int(code))
@@ -244,6 +254,18 @@ def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | Non
             raise UsageError(f"'{author}' is not a user or organisation name",
                              "use --author NAME, e.g. --author my-org")
     return Selection(tuple(refs), authors, search or None, kind, limit)
+
+
+def _check_endpoint(endpoint: str | None) -> None:
+    """A malformed Hub URL is a usage error, not one network error record per repo."""
+    from urllib.parse import urlsplit
+
+    if endpoint is None:
+        return
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"'{endpoint}' is not an http(s) URL (--endpoint or HF_ENDPOINT)",
+                         "use e.g. --endpoint https://huggingface.co")
 
 
 def _kind(value: str | None) -> RepoType:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import marshal
 import multiprocessing
 import os
 from collections import deque
@@ -23,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openaudit.errors import OpenAuditError, UsageError
 from openaudit.facts import is_licence_file
@@ -46,6 +47,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _GATED = {"false": "false", "none": "false", "auto": "auto", "manual": "manual", "true": "true"}
 _OPTIONAL_TEXT_KEYS = ("sha", "lastModified", "library_name", "pipeline_tag")
+
+
+_T = TypeVar("_T")
 
 
 class BadRecord(ValueError):
@@ -267,22 +271,54 @@ def _magic(path: Path) -> bytes:
 
 
 def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[dict[str, Any]]:
-    seen_record = False
+    lines = _jsonl_lines(path, gzipped)
+    for number, line in lines:
+        yield _first_record(path, number, line)
+        break
+    for number, line in lines:
+        yield record_from_line(line, number)
+
+
+def _jsonl_lines(path: Path, gzipped: bool) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line; a read failure is a UsageError."""
     try:
         with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
             for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                record = record_from_line(line, number)
-                if BAD_MARKER in record and not seen_record:
-                    raise UsageError(
-                        f"{path} is not a JSONL dump: line {number} is not a JSON object",
-                        "pass a JSONL, JSONL.gz or Parquet file of Hub metadata")
-                seen_record = True
-                yield record
+                if line.strip():
+                    yield number, line
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UsageError(f"cannot read the dump {path}: {exc}",
                          "the file is truncated or corrupt; export it again") from None
+
+
+def _first_record(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    """The first line must be a record: otherwise the file is not a JSONL dump at all."""
+    record = record_from_line(line, number)
+    if BAD_MARKER in record:
+        raise UsageError(f"{path} is not a JSONL dump: line {number} is not a JSON object",
+                         "pass a JSONL, JSONL.gz or Parquet file of Hub metadata")
+    return record
+
+
+# What the parent sends a worker: a record, or a JSONL line still to parse (number, bytes).
+_Item = dict[str, Any] | tuple[int, bytes]
+
+
+def _iter_items(path: Path) -> Iterator[_Item]:
+    """``iter_dump`` for the worker pool: after the first record, JSONL lines stay unparsed.
+
+    The workers parse them, which spares the parent the JSON decoding and the pickling of
+    every record; a bad line still becomes the same bad-record marker, in the worker.
+    """
+    magic = _magic(path)
+    if magic == _PARQUET_MAGIC:
+        yield from _iter_parquet(path)
+        return
+    lines = _jsonl_lines(path, gzipped=magic.startswith(_GZIP_MAGIC))
+    for number, line in lines:
+        yield _first_record(path, number, line)
+        break
+    yield from lines
 
 
 def record_from_line(line: str | bytes, number: int | None = None) -> dict[str, Any]:
@@ -329,13 +365,34 @@ def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None) ->
     _worker_repo_type = repo_type
 
 
-def _evaluate_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _evaluate_chunk(chunk: list[_Item]) -> bytes | list[dict[str, Any]]:
+    """Batch records of a chunk, marshalled when they are plain JSON-like data.
+
+    marshal writes and reads such data several times faster than pickle, and the parent's
+    unpickling is serial work; anything marshal refuses goes back pickled, unchanged.
+    """
     assert _worker_ruleset is not None, "worker not initialised"
-    return [evaluate_record(r, _worker_ruleset, _worker_repo_type) for r in chunk]
+    results = [evaluate_record(_record_of(item), _worker_ruleset, _worker_repo_type)
+               for item in chunk]
+    try:
+        return marshal.dumps(results)
+    except ValueError:
+        return results
 
 
-def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
+def _record_of(item: _Item) -> dict[str, Any]:
+    return item if isinstance(item, dict) else record_from_line(item[1], item[0])
+
+
+def _unpack(results: bytes | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(results, bytes):
+        records: list[dict[str, Any]] = marshal.loads(results)
+        return records
+    return results
+
+
+def _chunks(records: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
+    chunk: list[_Item] = []
     for record in records:
         chunk.append(record)
         if len(chunk) >= size:
@@ -358,22 +415,25 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
     if count < 1:
         raise UsageError(f"--workers must be at least 1, not {count}")
     ruleset = load_ruleset(ruleset_paths)  # validate the rules here, so errors surface once
-    records = iter_dump(path)
-    first = next(records, None)  # surface an unreadable file before any worker starts
-    if first is None:
-        return iter(())
-    everything = _prepend(first, records)
     if count == 1:
-        return (evaluate_record(r, ruleset, repo_type) for r in everything)
-    return _run_pool(everything, ruleset_paths, repo_type, count)
+        records = iter_dump(path)
+        first = next(records, None)  # surface an unreadable file before any work starts
+        if first is None:
+            return iter(())
+        return (evaluate_record(r, ruleset, repo_type) for r in _prepend(first, records))
+    items = _iter_items(path)
+    head = next(items, None)  # surface an unreadable file before any worker starts
+    if head is None:
+        return iter(())
+    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count)
 
 
-def _prepend(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
     yield first
     yield from rest
 
 
-def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...],
+def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
               repo_type: RepoType | None, workers: int) -> Iterator[dict[str, Any]]:
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
     # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
@@ -381,13 +441,13 @@ def _run_pool(records: Iterator[dict[str, Any]], ruleset_paths: tuple[Path, ...]
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(ruleset_paths, repo_type))
     try:
-        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        pending: deque[Future[bytes | list[dict[str, Any]]]] = deque()
         for chunk in _chunks(records, CHUNK_SIZE):
             pending.append(pool.submit(_evaluate_chunk, chunk))
             if len(pending) >= max_in_flight:
-                yield from pending.popleft().result()
+                yield from _unpack(pending.popleft().result())
         while pending:
-            yield from pending.popleft().result()
+            yield from _unpack(pending.popleft().result())
     except BrokenProcessPool:
         raise OpenAuditError(
             "a --from-dump worker process stopped (out of memory, killed, or its rules could "

@@ -24,6 +24,9 @@ from openaudit.operators import Evaluator, compile_condition, leaves, referenced
 from openaudit.ruleset import Pack, Rule
 
 _WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
+# Enum member lookups go through a descriptor each time: bind the hot ones once.
+_PASS, _FAIL, _WARN, _NOT_TESTED = Outcome.PASS, Outcome.FAIL, Outcome.WARN, Outcome.NOT_TESTED
+_ERROR, _INFO = Severity.ERROR, Severity.INFO
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _MAX_EVIDENCE = 8
 
@@ -69,15 +72,15 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
     result = plan.evaluate(values)
     reason = ""
     if result is None:
-        outcome = Outcome.NOT_TESTED
+        outcome = _NOT_TESTED
         unknown = facts.unknown_reasons
         reason = "; ".join(sorted({unknown.get(n, f"{n} is unknown")
                                    for n in plan.names if values.get(n) is None}))
         template = rule.messages.get("not_tested", "Could not check: {reason}")
     elif result:
-        outcome, template = Outcome.PASS, rule.messages["pass"]
+        outcome, template = _PASS, rule.messages["pass"]
     else:
-        outcome = Outcome.FAIL if rule.severity is Severity.ERROR else Outcome.WARN
+        outcome = _FAIL if rule.severity is _ERROR else _WARN
         template = rule.messages["fail"]
     return Finding(
         rule_id=rule.id,
@@ -87,7 +90,7 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
         outcome=outcome,
         message=render_message(template, values, reason),
         evidence=_evidence(plan, facts),
-        fix="" if outcome is Outcome.PASS else rule.fix,
+        fix="" if outcome is _PASS else rule.fix,
         clause=rule.clause,
         reason_code=f"{rule.id}:{rule.name}",
     )
@@ -130,7 +133,9 @@ def _evidence(plan: _Plan, facts: Facts) -> tuple[Evidence, ...]:
     recorded, values = facts.evidence, facts.values
     for name, specific in plan.leaves:
         # For "contains X" checks, the evidence recorded for X alone (e.g. one restriction).
-        found: Sequence[Evidence] | None = [e for key in specific for e in recorded.get(key, ())]
+        found: Sequence[Evidence] | None = None
+        if specific:
+            found = [e for key in specific for e in recorded.get(key, ())]
         if not found:
             found = recorded.get(name)
         if found:
@@ -151,16 +156,18 @@ def pillar_outcome(findings: list[Finding]) -> Outcome:
 
     Info findings and waived findings (a project policy's waiver) never count.
     """
-    counted = {f.outcome for f in findings
-               if f.severity is not Severity.INFO and f.waiver is None}
-    return next((o for o in _WORST_FIRST if o in counted), Outcome.PASS)
+    counted = {f.outcome for f in findings if f.severity is not _INFO and f.waiver is None}
+    return next((o for o in _WORST_FIRST if o in counted), _PASS)
 
 
 def pillar_results(pack: Pack, findings: list[Finding]) -> list[PillarResult]:
     """One result per pillar of the pack, in the pack's order."""
+    by_pillar: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_pillar.setdefault(finding.pillar, []).append(finding)
     pillars = []
     for pillar in pack.pillars:
-        mine = [f for f in findings if f.pillar == pillar.id]
+        mine = by_pillar.get(pillar.id, [])
         pillars.append(PillarResult(pillar.id, pillar.title, pillar_outcome(mine), pillar.group,
                                     tuple(f.rule_id for f in mine)))
     return pillars
@@ -188,9 +195,9 @@ def reason_families(pack: Pack, gaps: tuple[str, ...]) -> tuple[str, ...]:
 def decide_verdict(pack: Pack, pillars: list[PillarResult]) -> tuple[Verdict, str, tuple[str, ...]]:
     """Count gaps (groups with a failing pillar), warnings and not-tested, then apply the policy."""
     gaps = tuple(g.id for g in pack.groups
-                 if any(p.outcome is Outcome.FAIL for p in pillars if p.gap_group == g.id))
-    warnings = sum(p.outcome is Outcome.WARN for p in pillars)
-    not_tested = sum(p.outcome is Outcome.NOT_TESTED for p in pillars)
+                 if any(p.outcome is _FAIL for p in pillars if p.gap_group == g.id))
+    warnings = sum(p.outcome is _WARN for p in pillars)
+    not_tested = sum(p.outcome is _NOT_TESTED for p in pillars)
     counts = {"max_gaps": len(gaps), "max_warnings": warnings, "max_not_tested": not_tested}
     for step in pack.verdicts:
         limits = {"max_gaps": step.max_gaps, "max_warnings": step.max_warnings,

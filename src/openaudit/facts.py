@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -46,10 +47,13 @@ _CHECKPOINTS = re.compile(
     r"intermediate checkpoints?|checkpoints? (are|were) (available|released|published)|"
     r"\brevision\s*=\s*[\"']?step|\bstep\d{3,}\b|branches? (named|called|for each)", re.I,
 )
-# Every alternative of _CHECKPOINTS contains one of these words: without them it cannot match.
-_CHECKPOINT_WORDS = ("checkpoint", "revision", "step", "branch")
+# Every alternative of _CHECKPOINTS starts with one of these words, so every match does too.
+_CHECKPOINT_WORDS = ("intermediate", "checkpoint", "revision", "step", "branch")
 _TRAIN_FILE = re.compile(r"(^|/)(train|pretrain|finetune)", re.I)
 _DATA_SECTIONS = ("training_data", "preprocessing", "collection")
+
+
+_COLLECTIONS = (list, tuple, set)
 
 
 @dataclass
@@ -62,7 +66,7 @@ class _Builder:
 
     def set(self, name: str, value: Any, *evidence: Evidence) -> None:
         assert name in FACT_SPECS, name
-        self.values[name] = sorted(set(value)) if isinstance(value, list | tuple | set) else value
+        self.values[name] = sorted(set(value)) if isinstance(value, _COLLECTIONS) else value
         if evidence:
             self.evidence[name] = tuple(evidence)
 
@@ -78,6 +82,7 @@ class _Builder:
                      dict(sorted(self.evidence.items())))
 
 
+@lru_cache(maxsize=4096)  # pure, and the same file names recur in nearly every repo
 def is_licence_file(path: str) -> bool:
     """True for LICENSE*, LICENCE*, COPYING*, USE_POLICY*, NOTICE*, *license*.md/txt."""
     name = PurePosixPath(path).name
@@ -416,8 +421,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
         [lk for lk in papers if "arxiv.org" in lk.url]))
     hub_datasets = md.hub_dataset_ids(body.text, folded)
     b.set("links.datasets", hub_datasets + tag_datasets + card_datasets)
-    may_say = any(word in folded for word in _CHECKPOINT_WORDS)
-    match = _CHECKPOINTS.search(body.text) if may_say else None
+    match = _checkpoint_mention(body.text, folded)
     b.set("links.checkpoints", bool(match),
           *([Evidence("README.md", None, match.group(0))] if match else []))
     for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),
@@ -438,6 +442,30 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
         for name in ("data.sources", "code.inference"):
             if not b.values[name]:
                 b.set_unknown(name, b.unknown["card.license"])
+
+
+def _checkpoint_mention(text: str, folded: str) -> re.Match[str] | None:
+    """``_CHECKPOINTS.search(text)``, trying only where one of its first words occurs.
+
+    ``folded`` is ``md.casefolded(text)``. A case-insensitive search visits every position of
+    a long README; a match can only start where a first word occurs, so when the offsets of
+    ``folded`` agree with ``text`` the match is tried at those places alone, leftmost first.
+    """
+    starts: list[int] = []
+    for word in _CHECKPOINT_WORDS:
+        pos = folded.find(word)
+        while pos != -1:
+            starts.append(pos)
+            pos = folded.find(word, pos + 1)
+    if not starts:
+        return None
+    if len(folded) != len(text):
+        return _CHECKPOINTS.search(text)
+    for pos in sorted(starts):
+        match = _CHECKPOINTS.match(text, pos)
+        if match:
+            return match
+    return None
 
 
 def _in_sections(line: int, sections: tuple[md.Section, ...], names: tuple[str, ...]) -> bool:

@@ -436,12 +436,6 @@ class Matcher:
     needles: tuple[str | None, ...] = ()
     """Per part, a literal every match of it contains (None: no cheap test), for a quick skip."""
 
-    def may_match(self, text: str) -> bool:
-        """False only when no alternative can match ``text`` (a sound, cheap pre-check)."""
-        if not self.needles:
-            return True
-        return any(needle is None or needle in text for needle in self.needles)
-
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted (start, end) of every match of every alternative in ``text``."""
         if len(self.parts) == 1:
@@ -510,6 +504,11 @@ class SignalSet:
     _scans: dict[tuple[str, str], TextScan] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
     """Memo of :func:`scan_text` results for this signal set (a bounded LRU)."""
+    _prefilter: _Prefilter = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        """Work out once which literals each anchor and signal needs (see :class:`_Prefilter`)."""
+        object.__setattr__(self, "_prefilter", _Prefilter.of(self))
 
     @property
     def fingerprint_licenses(self) -> frozenset[str]:
@@ -524,6 +523,35 @@ class SignalSet:
             if sig.id == signal_id:
                 return sig
         raise KeyError(signal_id)
+
+
+@dataclass(frozen=True)
+class _Prefilter:
+    """Literals that anchors need, so a scan skips what cannot match with plain ``in`` tests.
+
+    ``anchors`` maps an anchor to the literals one of which every match contains (None: no
+    cheap test); ``signals`` holds, per signal, every literal of every anchor it uses (None
+    when one of them has no cheap test). A signal none of whose literals occur cannot fire.
+    """
+
+    needles: tuple[str, ...]
+    anchors: Mapping[str, frozenset[str] | None]
+    signals: tuple[frozenset[str] | None, ...]
+
+    @classmethod
+    def of(cls, signal_set: SignalSet) -> _Prefilter:
+        anchors: dict[str, frozenset[str] | None] = {}
+        for anchor, matcher in signal_set.matchers.items():
+            needles = matcher.needles
+            usable = bool(needles) and all(n is not None for n in needles)
+            anchors[anchor] = frozenset(n for n in needles if n is not None) if usable else None
+        per_signal: list[frozenset[str] | None] = []
+        for sig in signal_set.signals:
+            used = [anchors.get(a) for group in sig.any_of for a in group]
+            per_signal.append(None if any(u is None for u in used)
+                              else frozenset().union(*(u for u in used if u is not None)))
+        every = sorted({n for needles in anchors.values() if needles for n in needles})
+        return cls(tuple(every), anchors, tuple(per_signal))
 
 
 def _check_phrase(path: Path, where: str, phrase: str) -> None:
@@ -981,15 +1009,13 @@ def scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
 
 def _scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
     norm = _normalise(text)
-    norm_text, matchers = norm.text, signals.matchers
+    norm_text, matchers, prefilter = norm.text, signals.matchers, signals._prefilter
     cache: dict[str, list[_Span]] = {}
-    maybe: dict[str, bool] = {}
+    present = {needle for needle in prefilter.needles if needle in norm_text}
 
     def possible(anchor: str) -> bool:
-        found = maybe.get(anchor)
-        if found is None:
-            found = maybe[anchor] = matchers[anchor].may_match(norm_text)
-        return found
+        needles = prefilter.anchors.get(anchor)
+        return needles is None or not needles.isdisjoint(present)
 
     def occ(anchor: str) -> list[_Span]:
         spans = cache.get(anchor)
@@ -1003,8 +1029,9 @@ def _scan_text(text: str, path: str, signals: SignalSet) -> TextScan:
         if fp.all[0] in norm_text:  # cheap first test: most fingerprints fail on it
             families.update(_fingerprint_matches(fp, norm_text))
     hits: list[SignalHit] = []
-    for sig in signals.signals:
-        if sig.path_any_of or _may_fire(sig, possible):
+    for sig, needles in zip(signals.signals, prefilter.signals, strict=True):
+        if sig.path_any_of or (
+                (needles is None or not needles.isdisjoint(present)) and _may_fire(sig, possible)):
             hits.extend(_signal_hits(sig, text, norm, path, occ))
     hits.sort(key=lambda h: (h.line, h.signal_id))
     return TextScan(path=path, families=tuple(sorted(families)), hits=tuple(hits))

@@ -216,16 +216,21 @@ def _kinds_in(text: str) -> tuple[str, ...]:
 
 # The only non-ASCII characters that an IGNORECASE pattern matches to ASCII letters (checked
 # over all of Unicode with Python 3.11's re): mapping them first makes ``casefolded`` sound.
-_CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_CASE_TWINS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 
 
 def casefolded(text: str) -> str:
     """Lower-cased ``text`` for cheap pre-checks of case-insensitive patterns.
 
     Wherever an ``re.IGNORECASE`` pattern made of ASCII letters matches ``text``, its lower-case
-    letters appear in the result, so ``"word" not in casefolded(text)`` proves no match.
+    letters appear in the result, so ``"word" not in casefolded(text)`` proves no match. When
+    the result is as long as ``text``, every character was lowered one for one, so offsets agree.
     """
-    return text.lower() if text.isascii() else text.translate(_CASE_TWINS).lower()
+    if not text.isascii():
+        for twin, letter in _CASE_TWINS:  # str.replace beats str.translate by far here
+            if twin in text:
+                text = text.replace(twin, letter)
+    return text.lower()
 
 
 def arxiv_ids(body: str, folded: str | None = None) -> list[str]:

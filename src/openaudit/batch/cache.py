@@ -30,6 +30,7 @@ from typing import Any
 from openaudit import __version__
 from openaudit.batch.ids import RepoRef
 from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.records import record_problem
 from openaudit.waivers import Waiver
 
 
@@ -50,8 +51,9 @@ class AuditCache:
     def get(self, ref: RepoRef, sha: str, digest: str) -> dict[str, Any] | None:
         """The cached record of this repo at this commit under these rules, if any."""
         record = _read_json(self._dir(ref) / f"{_safe(sha)}-{_safe(digest)}.json")
-        if record is None or (record.get("repo_type"), record.get("repo_id")) != ref.key:
-            return None
+        if record is None or (record.get("repo_type"), record.get("repo_id")) != ref.key or (
+                record_problem(record) is not None or "error" in record):
+            return None  # damaged or foreign: a miss, re-judged from evidence or the Hub
         return record
 
     def get_evidence(self, ref: RepoRef, sha: str) -> RepoSnapshot | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO
 
 from openaudit.errors import UsageError
 from openaudit.models import RepoType
@@ -44,16 +45,27 @@ def parse_ids(lines: Iterable[str], default_type: RepoType) -> list[RepoRef]:
     return list(refs)
 
 
-def read_ids_file(name: str, default_type: RepoType, stdin: Iterable[str]) -> list[RepoRef]:
-    """Ids from a file, or from ``stdin`` for ``-``. An unreadable file is a usage error."""
+def read_ids_file(name: str, default_type: RepoType, stdin: IO[str]) -> list[RepoRef]:
+    """Ids from a file, or from ``stdin`` for ``-``. An unreadable file is a usage error.
+
+    Both are read as strict UTF-8 (a leading byte-order mark is dropped), so a binary or
+    mis-encoded list is refused rather than turned into ids with replacement characters.
+    """
     if name == "-":
-        return parse_ids(stdin, default_type)
+        raw = getattr(stdin, "buffer", None)  # a real stdin: decode its bytes ourselves
+        lines = _decoded(raw.read(), "stdin").splitlines() if raw is not None else stdin
+        return parse_ids(lines, default_type)
     try:
-        with open(name, encoding="utf-8") as handle:
-            return parse_ids(handle, default_type)
-    except UnicodeDecodeError:
-        raise UsageError(f"{name} is not UTF-8 text", "give a text file with one repo id per "
-                         "line") from None
+        with open(name, "rb") as handle:
+            return parse_ids(_decoded(handle.read(), name).splitlines(), default_type)
     except OSError as exc:
         raise UsageError(f"cannot read the id file {name}: {exc.strerror or exc}",
                          "give a text file with one repo id per line, or - for stdin") from None
+
+
+def _decoded(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                         f"{exc.start})", "give a text file with one repo id per line") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +27,25 @@ def journal_path(fmt: str, output: Path | None) -> Path | None:
     if output is None:
         return None
     return output if fmt == JSONL else output.with_name(output.name + ".jsonl")
+
+
+def refuse_overwriting_inputs(fmt: str, output: Path | None, inputs: Iterable[Path]) -> None:
+    """``--output`` (or its journal) naming an input file would destroy it before it is read."""
+    if output is None:
+        return
+    written = {output, journal_path(fmt, output) or output}
+    for source in inputs:
+        for target in written:
+            if _same_file(source, target):
+                raise UsageError(f"--output {output} would overwrite the input {source}",
+                                 "write the records to another file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 class BatchOutput:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,14 +22,18 @@ class _RateColumn(ProgressColumn):
 class BatchProgress:
     """done / total, rate and failures; draws nothing unless ``console`` is a terminal."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, stdout_is_terminal: bool | None = None) -> None:
+        # Rich moves stdout writes above the bar; only right when stdout is that terminal too:
+        # records piped or redirected to a file must go there, not onto the screen.
+        redirect = sys.stdout.isatty() if stdout_is_terminal is None else stdout_is_terminal
         self._bar: Progress | None = None
         self._failures = 0
         if console.is_terminal:
             self._bar = Progress(TextColumn("auditing"), BarColumn(),
                                  TextColumn("{task.completed}/{task.total}"), _RateColumn(),
                                  TextColumn("{task.fields[failures]} failed"),
-                                 TimeElapsedColumn(), console=console, transient=True)
+                                 TimeElapsedColumn(), console=console, transient=True,
+                                 redirect_stdout=redirect, redirect_stderr=False)
             self._task = self._bar.add_task("batch", total=0, failures=0)
             self._bar.start()
 
@@ -49,8 +54,15 @@ class BatchProgress:
             self._bar = None
 
 
+FAILED_LISTED = 100  # repos not audited named one by one; the records hold every one
+
+
 def summary_text(summary: BatchSummary, problems: list[str]) -> str:
-    """The end-of-batch summary: deterministic whatever order the repos finished in."""
+    """The end-of-batch summary: deterministic whatever order the repos finished in.
+
+    At most ``FAILED_LISTED`` repos not audited are named (a whole-Hub run may have thousands);
+    the count says how many more there are.
+    """
     counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.verdicts.items())
     lines = [f"openaudit batch: {summary.total} repo(s): {counts}, "
              f"{len(summary.failed)} not audited"]
@@ -59,7 +71,11 @@ def summary_text(summary: BatchSummary, problems: list[str]) -> str:
             f"{family} {n}" for family, n in summary.reason_families.items()))
     if summary.failed:
         lines.append("  not audited:")
-        lines += [f"    {repo_type} {repo_id}: {why}" for repo_type, repo_id, why in summary.failed]
+        lines += [f"    {repo_type} {repo_id}: {why}"
+                  for repo_type, repo_id, why in summary.failed[:FAILED_LISTED]]
+        if len(summary.failed) > FAILED_LISTED:
+            lines.append(f"    ... and {len(summary.failed) - FAILED_LISTED} more (every one has "
+                         "an error record in the output)")
     if problems:
         lines.append("  listings that failed:")
         lines += [f"    {problem}" for problem in sorted(problems)]

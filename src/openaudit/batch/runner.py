@@ -118,6 +118,9 @@ class BatchRunner:
         for ref in (*selection.refs, *listed):
             if not self._admit(ref):
                 continue
+            if (problem := _invalid(ref)) is not None:
+                self.emit(error_record(ref.repo_id, ref.repo_type, None, "invalid-id", problem))
+                continue
             sha = self.cache.last_sha(ref) if self.cache is not None else None
             cached = self._cached(ref, {"sha": sha}) if sha else None
             if cached is not None:
