@@ -87,7 +87,7 @@ def test_id_files_and_stdin_are_strict_utf8_with_bom_and_crlf(tmp_path: Path) ->
         read_ids_file("-", RepoType.MODEL, binary)
     latin = tmp_path / "latin.txt"
     latin.write_bytes("caf\xe9/model\n".encode("latin-1"))
-    with pytest.raises(UsageError, match="latin.txt is not UTF-8 text"):
+    with pytest.raises(UsageError, match=r"latin\.txt is not UTF-8 text"):
         read_ids_file(str(latin), RepoType.MODEL, io.StringIO())
 
 
@@ -207,6 +207,35 @@ def test_a_damaged_cache_entry_is_a_miss(acme: None, fake_hub: FakeHub, run_cli:
     assert [r for r in _routes(fake_hub.requests) if "/acme/alpha/" in r]  # read again
 
 
+def test_a_listing_item_without_a_file_list_gets_its_own_info_call(
+        acme: None, fake_hub: FakeHub, run_cli: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _by_id(_records(run_cli("batch", _ids(tmp_path, "acme/alpha"), "--format",
+                                       "jsonl").stdout))["acme/alpha"]
+    monkeypatch.setenv("OPENAUDIT_CACHE", str(tmp_path / "cold-cache"))  # no cache hit below
+    shortened = [{"id": "acme/alpha", "sha": expected["sha"], "tags": [], "gated": False}]
+    fake_hub.inject(r"GET /api/models$", status=200, body=json.dumps(shortened).encode())
+    fake_hub.clear_log()
+    result = run_cli("batch", "--author", "acme", "--format", "jsonl")
+    assert _records(result.stdout) == [expected]  # never judged as a repo without files
+    assert "GET /api/models/acme/alpha" in _routes(fake_hub.requests)
+
+
+def test_offline_listing_never_drops_a_gated_repo(acme: None, make_repo: RepoFactory,
+                                                  fake_hub: FakeHub, run_cli: Any) -> None:
+    make_repo("models/acme/locked", files=_files(), hub={"gated": "manual"})
+    online = _by_id(_records(run_cli("batch", "--author", "acme", "--format", "jsonl").stdout))
+    assert "verdict" in online["acme/locked"]  # audited, its files not tested
+    fake_hub.clear_log()
+    offline = run_cli("batch", "--author", "acme", "--offline", "--format", "jsonl")
+    assert fake_hub.requests == []
+    records = _by_id(_records(offline.stdout))
+    assert sorted(records) == sorted(online)  # the gated repo is there, not silently gone
+    assert records["acme/locked"]["error"]["kind"] == "not-in-cache"
+    assert "not cached" in records["acme/locked"]["error"]["message"]
+    assert offline.code == 3
+
+
 def test_changed_repo_is_audited_again(acme: None, make_repo: RepoFactory, fake_hub: FakeHub,
                                        run_cli: Any) -> None:
     run_cli("batch", "--author", "acme", "--format", "jsonl")
@@ -253,6 +282,8 @@ def test_exit_codes(acme: None, make_repo: RepoFactory, fake_hub: FakeHub, run_c
                  [_ids(tmp_path, "acme/alpha"), "--concurrency", "65"],
                  [_ids(tmp_path, "acme/alpha"), "--type", "space"],
                  [_ids(tmp_path, "acme/alpha"), "--endpoint", "not a url"],
+                 [_ids(tmp_path, "acme/alpha"), "--workers", "2"],
+                 ["--from-dump", _ids(tmp_path, "x"), "--limit", "2"],
                  [_ids(tmp_path, "acme/alpha"), "--endpoint", "ftp://hub.example"],
                  ["--author", "a/b"]):
         result = run_cli("batch", *args)
@@ -281,6 +312,34 @@ def test_output_never_overwrites_an_input(acme: None, fake_hub: FakeHub, run_cli
         assert "would overwrite the input" in result.stderr
     assert {p: p.read_bytes() for p in before} == before
     assert fake_hub.requests == []
+    dash = run_cli("batch", ids, "--output", "-", "--format", "jsonl")
+    assert dash.code == 0 and _records(dash.stdout)[0]["repo_id"] == "acme/alpha"
+    assert not Path("-").exists()
+
+
+def test_a_report_that_cannot_be_written_keeps_the_journal(
+        acme: None, fake_hub: FakeHub, run_cli: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from openaudit.batch import output
+
+    def full_disk(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    ids = _ids(tmp_path, "acme/alpha", "acme/beta")
+    report = tmp_path / "batch.html"
+    with monkeypatch.context() as patch:
+        patch.setattr(output.tempfile, "mkstemp", full_disk)
+        failed = run_cli("batch", ids, "--format", "html", "--output", str(report))
+    assert failed.code == 2 and "Traceback" not in failed.stderr
+    assert "No space left on device" in failed.stderr and "--resume" in failed.stderr
+    assert not report.exists()
+    assert len(_records((tmp_path / "batch.html.jsonl").read_text(encoding="utf-8"))) == 2
+    fake_hub.clear_log()
+    again = run_cli("batch", ids, "--format", "html", "--output", str(report), "--resume")
+    assert again.code == 0 and report.exists()
+    assert not [r for r in fake_hub.requests if "/resolve/" in r.path]  # nothing re-fetched
 
 
 def test_reports_are_sorted_and_journaled_in_a_sidecar(acme: None, fake_hub: FakeHub,
@@ -343,13 +402,13 @@ def test_progress_bar_only_on_a_terminal() -> None:
     from openaudit.batch.progress import BatchProgress
 
     quiet_stream = io.StringIO()
-    quiet = BatchProgress(Console(file=quiet_stream, force_terminal=False))
+    quiet = BatchProgress(Console(file=quiet_stream, force_terminal=True))  # FORCE_COLOR
     quiet.queued()
     quiet.done({"repo_id": "a/b", "error": {"kind": "network", "message": "x"}})
     quiet.close()
     assert quiet_stream.getvalue() == ""
     tty_stream = io.StringIO()
-    bar = BatchProgress(Console(file=tty_stream, force_terminal=True, width=100))
+    bar = BatchProgress(Console(file=tty_stream, force_terminal=True, width=100), show=True)
     for _ in range(2):
         bar.queued()
     bar.done({"repo_id": "a/b", "verdict": "compliant"})

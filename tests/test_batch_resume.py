@@ -169,3 +169,22 @@ def test_ctrl_c_does_not_wait_for_requests_in_flight(
     _, err = proc.communicate(timeout=20)  # far below the 30 s stall: nothing was waited out
     assert proc.returncode == 130, err
     assert out.read_bytes() == b""  # nothing finished, nothing half-written
+
+
+def test_ctrl_c_without_output_says_what_was_kept(
+        make_repo: RepoFactory, fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    make_repo("models/acme/m00", files={"README.md": README})
+    fake_hub.inject(r"/resolve/", status=0, delay=30.0, times=-1)
+    for fmt, said in (("markdown", b"no report written"), ("jsonl", b"written to stdout")):
+        fake_hub.clear_log()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openaudit", "batch", "--author", "acme", "--format", fmt],
+            env=hub_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(600):  # until the file read is stuck
+            if any("/resolve/" in r.path for r in fake_hub.requests) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130, err
+        assert said in err and b"Traceback" not in err

@@ -64,7 +64,8 @@ def _run_with_stderr_on_a_pty(cmd: list[str], env: dict[str, str]) -> tuple[int,
 def test_progress_bar_on_a_terminal_and_quiet_in_a_pipe(
         ids: Path, hub_env: dict[str, str]) -> None:
     env = {**hub_env, "TERM": "xterm", "COLUMNS": "120"}
-    env.pop("NO_COLOR", None)
+    for name in ("NO_COLOR", "CI", "FORCE_COLOR", "TTY_COMPATIBLE"):
+        env.pop(name, None)
     cmd = [sys.executable, "-m", "openaudit", "batch", str(ids), "--format", "jsonl"]
     code, out, err = _run_with_stderr_on_a_pty(cmd, env)
     assert code == 3
@@ -73,10 +74,14 @@ def test_progress_bar_on_a_terminal_and_quiet_in_a_pipe(
     assert b"openaudit batch: 4 repo(s)" in err  # the summary follows the bar
     assert out.count(b"\n") == 4 and b"auditing" not in out  # records untouched on stdout
 
-    piped = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+    # A pipe stays quiet even when CI forces colours; a CI job stays quiet even on a pty.
+    piped = subprocess.run(cmd, env={**env, "FORCE_COLOR": "1"}, capture_output=True,
+                           timeout=60)
     assert piped.returncode == 3
     assert b"auditing" not in piped.stderr and b"\x1b[" not in piped.stderr
     assert piped.stderr.startswith(b"openaudit batch: 4 repo(s)")
+    code, out, err = _run_with_stderr_on_a_pty(cmd, {**env, "CI": "true"})
+    assert code == 3 and b"auditing" not in err and b"openaudit batch: 4 repo(s)" in err
 
 
 def test_the_token_never_appears_in_any_output(

@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 
     from openaudit.batch.output import BatchOutput
     from openaudit.batch.runner import Selection
+    from openaudit.packs import Ruleset
+    from openaudit.policy import Policy
     from openaudit.waivers import Waiver
 
 FORMATS = ("table", "jsonl", "json", "markdown", "csv", "html")
 EPILOG = ("Examples: openaudit batch ids.txt --format jsonl --output audit.jsonl · "
           "openaudit batch --author my-org --format markdown · "
           "openaudit batch ids.txt --output audit.jsonl --format jsonl --resume · "
+          "openaudit batch --author my-org --config .openaudit.yaml · "
           "Exit codes: 0 every verdict passes --fail-on; 1 one fails it; 2 usage error; "
           "3 a repo could not be audited.")
 
@@ -119,41 +122,20 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     from openaudit.batch.progress import BatchProgress, summary_text
     from openaudit.batch.waiver_use import WaiverUse
     from openaudit.hub import validate_token
+    from openaudit.policy import effective_fail_on
     from openaudit.records import is_error, summarize
 
     kind = _kind(repo_type)
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{fmt}'", "use one of: " + ", ".join(FORMATS))
-    if resume and output is None:
-        raise UsageError("--resume needs --output", "resume reads the records already "
-                         "written to the --output file")
-    if from_dump is not None and (ids_file or authors or search or offline):
-        raise UsageError("--from-dump cannot be combined with ids, --author, --search or "
-                         "--offline", "a dump is judged on its own, with no request")
+    output = None if output == Path("-") else output  # `-o -`: stdout, as without --output
+    _check_options(fmt, output, resume, from_dump, bool(ids_file or authors or search or offline
+                                                        or limit), workers)
     inputs = [Path(f) for f in (ids_file, from_dump, config) if f is not None and f != "-"]
     refuse_overwriting_inputs(fmt, output, [*inputs, *rules])
     validate_token(token)
     if from_dump is None and not offline:
         _check_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or None)
     selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
-    from openaudit.packs import load_ruleset
-    from openaudit.policy import (
-        check_policy,
-        effective_fail_on,
-        load_policy,
-        rule_paths,
-        today_from_env,
-    )
-
-    policy = load_policy(config) if config is not None else None
-    rules = rule_paths(policy, rules)
-    ruleset = load_ruleset(rules)  # rule and policy errors surface before any request is made
-    if policy is not None:
-        check_policy(policy, ruleset, today_from_env(os.environ))
-        if from_dump is not None and policy.waivers:
-            raise UsageError("--from-dump does not apply a policy's waivers yet",
-                             "use a policy without waivers (rules, fail_on), or audit the "
-                             "repos from the Hub")
+    policy, rules, ruleset = _policy_and_rules(config, rules, dump=from_dump is not None)
     waivers = policy.waivers if policy is not None else ()
     threshold = effective_fail_on(fail_on, policy)
     use = WaiverUse(waivers)
@@ -177,10 +159,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     except KeyboardInterrupt:
         progress.close()
         out.close()
-        where = f" to {out.journal_file}" if out.journal_file else ""
-        sys.stderr.write(f"openaudit: interrupted: {out.written} record(s) written{where}"
-                         + ("; run the same command with --resume to finish\n"
-                            if out.journal_file else "\n"))
+        sys.stderr.write(f"openaudit: interrupted: {_interrupted(out)}\n")
         _exit_now_if_workers_linger(130)
         raise typer.Exit(130) from None
     progress.close()
@@ -193,6 +172,50 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     verdicts = [_verdict(r) for r in records if not is_error(r)]
     code = exit_code_for(verdicts, threshold, not_audited=len(summary.failed) + len(problems))
     raise typer.Exit(int(code))
+
+
+def _check_options(fmt: str, output: Path | None, resume: bool, from_dump: Path | None,
+                   hub_selection: bool, workers: int | None) -> None:
+    """Option combinations that cannot work: usage errors before anything is read."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'", "use one of: " + ", ".join(FORMATS))
+    if resume and output is None:
+        raise UsageError("--resume needs --output", "resume reads the records already "
+                         "written to the --output file")
+    if from_dump is not None and hub_selection:
+        raise UsageError("--from-dump cannot be combined with ids, --author, --search, "
+                         "--limit or --offline", "a dump is judged on its own, with no request")
+    if workers is not None and from_dump is None:
+        raise UsageError("--workers is for --from-dump", "use --concurrency for Hub requests")
+
+
+def _policy_and_rules(config: Path | None, rules: tuple[Path, ...], *,
+                      dump: bool) -> tuple[Policy | None, tuple[Path, ...], Ruleset]:
+    """The --config policy (checked against the rules it loads), the rule paths, the rules."""
+    from openaudit.packs import load_ruleset
+    from openaudit.policy import check_policy, load_policy, rule_paths, today_from_env
+
+    policy = load_policy(config) if config is not None else None
+    paths = rule_paths(policy, rules)
+    ruleset = load_ruleset(paths)  # rule and policy errors surface before any request is made
+    if policy is not None:
+        check_policy(policy, ruleset, today_from_env(os.environ))
+        if dump and policy.waivers:
+            raise UsageError("--from-dump does not apply a policy's waivers yet",
+                             "use a policy without waivers (rules, fail_on), or audit the "
+                             "repos from the Hub")
+    return policy, paths, ruleset
+
+
+def _interrupted(out: BatchOutput) -> str:
+    """What Ctrl-C leaves behind, and how to go on."""
+    if out.journal_file is not None:
+        return (f"{out.written} record(s) written to {out.journal_file}; run the same command "
+                "with --resume to finish")
+    if out.fmt == "jsonl":
+        return f"{out.written} record(s) written to stdout"
+    return (f"{out.written} repo(s) audited but no report written (it comes at the end); "
+            "with --output FILE the records are kept as they finish and --resume goes on")
 
 
 def _exit_now_if_workers_linger(code: int) -> None:

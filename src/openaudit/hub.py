@@ -520,7 +520,7 @@ def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate,
     """Pages of ``(repo_id, info)`` from the Hub listing with ``expand``, fetched lazily.
 
     ``info`` has the same shape as a single audit's info call; it is None for an item without a
-    commit sha (the caller then asks for that repo alone). Raises RepoFailure.
+    commit sha or a file list (the caller then asks for that repo alone). Raises RepoFailure.
     """
     from huggingface_hub import DatasetInfo, ModelInfo, constants
 
@@ -546,7 +546,10 @@ def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate,
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     info = _info_dict(parse(**item))
-                    page.append((item["id"], info if info["sha"] else None))
+                    # No sha or no file list (an item the Hub shortened): ask for it alone,
+                    # rather than judge an unknown file list as an empty repo.
+                    whole = info["sha"] and isinstance(item.get("siblings"), list)
+                    page.append((item["id"], info if whole else None))
         yield page
         # The next page's URL carries the query (and the cursor) already: follow it verbatim.
         url, params = response.links.get("next", {}).get("url"), []

@@ -93,10 +93,20 @@ class AuditCache:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write_json(folder / f"{_safe(sha)}-{_safe(digest)}.json", record)
+        except OSError:
+            return  # a read-only cache costs the next run some requests, never this audit
+        self.remember(ref, sha)
+
+    def remember(self, ref: RepoRef, sha: str) -> None:
+        """Note the repo's last audited commit, also for an audit that is not cached, so that
+        ``--offline --author`` lists it (as not in the cache) instead of leaving it out."""
+        folder = self._dir(ref)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
             _write_json(folder / "last.json", {"repo_type": ref.repo_type.value,
                                                "repo_id": ref.repo_id, "sha": sha})
         except OSError:
-            pass  # a read-only cache costs the next run some requests, never this audit
+            pass
 
     def refs(self, repo_type: RepoType, namespace: str | None = None) -> Iterator[RepoRef]:
         """Repos with a remembered sha, sorted (``--offline --author``)."""

@@ -115,7 +115,14 @@ class BatchOutput:
                 renderer.render(records, self._stdout)
                 self._stdout.flush()
             else:
-                _write_atomically(self.output, lambda out: renderer.render(records, out))
+                try:
+                    _write_atomically(self.output, lambda out: renderer.render(records, out))
+                except OSError as exc:
+                    raise UsageError(f"cannot write the report {self.output}: "
+                                     f"{exc.strerror or exc}",
+                                     f"every record is in {self.journal_file}; free the space "
+                                     "or fix the path, then run the same command with --resume "
+                                     "to write the report") from None
         return records
 
 

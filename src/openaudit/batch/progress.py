@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -19,16 +20,31 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} repos/s" if speed else "- repos/s")
 
 
-class BatchProgress:
-    """done / total, rate and failures; draws nothing unless ``console`` is a terminal."""
+def interactive(stream: Any, environ: Mapping[str, str]) -> bool:
+    """A person watches ``stream``: a real terminal, and not a CI job.
 
-    def __init__(self, console: Console, *, stdout_is_terminal: bool | None = None) -> None:
+    Not Rich's ``is_terminal``: FORCE_COLOR (set by many CI set-ups for coloured logs) makes
+    that true in a pipe, and an animated bar in a CI log is noise.
+    """
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty()) and not environ.get("CI")
+    except ValueError:  # a closed stream
+        return False
+
+
+class BatchProgress:
+    """done / total, rate and failures; draws nothing unless ``show`` (default: a person
+    watches the console's stream, see ``interactive``)."""
+
+    def __init__(self, console: Console, *, show: bool | None = None,
+                 stdout_is_terminal: bool | None = None) -> None:
         # Rich moves stdout writes above the bar; only right when stdout is that terminal too:
         # records piped or redirected to a file must go there, not onto the screen.
         redirect = sys.stdout.isatty() if stdout_is_terminal is None else stdout_is_terminal
         self._bar: Progress | None = None
         self._failures = 0
-        if console.is_terminal:
+        if interactive(console.file, os.environ) if show is None else show:
             self._bar = Progress(TextColumn("auditing"), BarColumn(),
                                  TextColumn("{task.completed}/{task.total}"), _RateColumn(),
                                  TextColumn("{task.fields[failures]} failed"),

@@ -126,10 +126,11 @@ class BatchRunner:
             if cached is not None:
                 self._finish(ref, cached)
                 continue
-            self.emit(error_record(
-                ref.repo_id, ref.repo_type, None, "not-in-cache",
-                f"{ref.repo_type.value} '{ref.repo_id}' is not in the openaudit cache "
-                "(run the batch once without --offline)"))
+            why = ("was audited before, but its audit was not cached (files hidden by a gate "
+                   "are read again on every run)" if sha else "is not in the openaudit cache "
+                   "(run the batch once without --offline)")
+            self.emit(error_record(ref.repo_id, ref.repo_type, None, "not-in-cache",
+                                   f"{ref.repo_type.value} '{ref.repo_id}' {why}"))
 
     # ---- planning ----------------------------------------------------------------------------
 
@@ -267,6 +268,8 @@ class BatchRunner:
             if fresh:
                 self.cache.put_evidence(ref, snapshot)
             self.cache.put(ref, record, self._key)
+        elif self.cache is not None and snapshot.sha is not None:
+            self.cache.remember(ref, snapshot.sha)
         self.emit(record)
 
     def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | _Cached | None:
