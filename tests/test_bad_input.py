@@ -162,6 +162,16 @@ def test_invalid_repo_id_is_a_usage_error_without_requests(hub_env: Any, fake_hu
     assert not [r for r in fake_hub.requests if "/api/models" in r.path]
 
 
+@pytest.mark.parametrize("endpoint", ["localhost:8080", "ftp://hub.example", "https://"])
+def test_malformed_endpoint_is_a_usage_error_without_requests(hub_env: Any, fake_hub: FakeHub,
+                                                              run_cli: Any,
+                                                              endpoint: str) -> None:
+    result = run_cli("model", "lanternworks/lumen-1.4b", "--endpoint", endpoint)
+    assert result.code == 2
+    assert f"'{endpoint}' is not an http(s) URL" in result.stderr
+    assert fake_hub.requests == []
+
+
 @pytest.mark.parametrize(
     ("fault", "message"),
     [

@@ -121,7 +121,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     from openaudit.batch.output import BatchOutput, refuse_overwriting_inputs
     from openaudit.batch.progress import BatchProgress, summary_text
     from openaudit.batch.waiver_use import WaiverUse
-    from openaudit.hub import validate_token
+    from openaudit.hub import validate_endpoint, validate_token
     from openaudit.policy import effective_fail_on
     from openaudit.records import is_error, summarize
 
@@ -133,7 +133,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     refuse_overwriting_inputs(fmt, output, [*inputs, *rules])
     validate_token(token)
     if from_dump is None and not offline:
-        _check_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or None)
+        validate_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or None)
     selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
     policy, rules, ruleset = _policy_and_rules(config, rules, dump=from_dump is not None)
     waivers = policy.waivers if policy is not None else ()
@@ -277,18 +277,6 @@ def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | Non
             raise UsageError(f"'{author}' is not a user or organisation name",
                              "use --author NAME, e.g. --author my-org")
     return Selection(tuple(refs), authors, search or None, kind, limit)
-
-
-def _check_endpoint(endpoint: str | None) -> None:
-    """A malformed Hub URL is a usage error, not one network error record per repo."""
-    from urllib.parse import urlsplit
-
-    if endpoint is None:
-        return
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"'{endpoint}' is not an http(s) URL (--endpoint or HF_ENDPOINT)",
-                         "use e.g. --endpoint https://huggingface.co")
 
 
 def _kind(value: str | None) -> RepoType:

@@ -62,6 +62,18 @@ def validate_token(token: str | None) -> None:
                          "copy the token again (a token file with a CRLF ending causes this)")
 
 
+def validate_endpoint(endpoint: str | None) -> None:
+    """A malformed Hub URL is a usage error, not a network error (or one per repo in a batch)."""
+    from urllib.parse import urlsplit
+
+    if endpoint is None:
+        return
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"'{endpoint}' is not an http(s) URL (--endpoint or HF_ENDPOINT)",
+                         "use e.g. --endpoint https://huggingface.co")
+
+
 def validate_repo_id(repo_id: str) -> None:
     """Reject ids the Hub cannot hold before any request is made."""
     if not _REPO_ID.match(repo_id) or repo_id.startswith(("/", ".")) or ".." in repo_id:
@@ -74,6 +86,7 @@ def fetch_snapshot(repo_id: str, repo_type: RepoType, revision: str | None,
     """Read the evidence for one repo from the Hub (or, offline, from the local caches)."""
     validate_repo_id(repo_id)
     validate_token(options.token)
+    validate_endpoint(options.endpoint)
     with _translated_errors(repo_id, repo_type, revision, options):
         info = (_cached_info(repo_id, repo_type, revision) if options.offline
                 else _fetch_info(repo_id, repo_type, revision, options))
