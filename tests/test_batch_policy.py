@@ -125,21 +125,70 @@ def test_a_bad_policy_is_a_usage_error_before_any_request(
     assert missing.code == 2 and "no such file" in missing.stderr
 
 
-def test_from_dump_takes_the_policy_rules_and_fail_on_but_refuses_its_waivers(
-        tmp_path: Path, run_cli: Any) -> None:
+def _dump(tmp_path: Path, *repo_ids: str) -> Path:
     dump = tmp_path / "dump.jsonl"
-    dump.write_text(json.dumps({"id": "acme/m", "siblings": ["README.md"],
-                                "cardData": {"license": "apache-2.0"},
-                                "readme": "---\nlicense: apache-2.0\n---\n# m\n"}) + "\n",
-                    encoding="utf-8")
+    dump.write_text("".join(json.dumps({"id": repo_id, "siblings": ["README.md"],
+                                        "cardData": {"license": "apache-2.0"},
+                                        "readme": "---\nlicense: apache-2.0\n---\n# m\n"}) + "\n"
+                            for repo_id in repo_ids), encoding="utf-8")
+    return dump
+
+
+def test_from_dump_takes_the_policy_rules_and_fail_on(tmp_path: Path, run_cli: Any) -> None:
+    dump = _dump(tmp_path, "acme/m")
     plain = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--format", "jsonl")
     verdict = json.loads(plain.stdout)["verdict"]
     assert verdict == "non-compliant" and plain.code == 1
     never = _policy(tmp_path, "schema_version: 1\nfail_on: never\n", "never.yaml")
     assert run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--config",
                    never).code == 0
-    refused = run_cli("batch", "--from-dump", str(dump), "--config", _policy(tmp_path))
-    assert refused.code == 2 and "waivers" in refused.stderr
+
+
+# Every error-severity failure of a README-only apache-2.0 record, waived for acme/* only, and
+# one waiver for a rule that passes everywhere (USE-001: a licence is stated).
+DUMP_POLICY = """\
+schema_version: 1
+fail_on: non-compliant
+waivers:
+  - {rule: CODE-001, reason: code elsewhere, target: "acme/*"}
+  - {rule: CODE-002, reason: inference code elsewhere, target: "acme/*"}
+  - {rule: DATA-001, reason: data card elsewhere, target: "ACME/*"}
+  - {rule: DATA-002, reason: sources on request, target: "acme/*"}
+  - {rule: DATA-003, reason: described in the paper, target: "acme/*"}
+  - {rule: PARAM-001, reason: weights in another repo, target: "acme/*"}
+  - {rule: USE-001, reason: not needed}
+"""
+DUMP_WAIVED = ("CODE-001", "CODE-002", "DATA-001", "DATA-002", "DATA-003", "PARAM-001")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_from_dump_applies_the_policy_waivers(tmp_path: Path, run_cli: Any,
+                                              workers: str) -> None:
+    dump = _dump(tmp_path, "acme/m", "other/m", "acme/n")
+    policy = _policy(tmp_path, DUMP_POLICY)
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", workers, "--config",
+                     policy, "--format", "jsonl")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["repo_id"] for r in records] == ["acme/m", "other/m", "acme/n"]  # input order
+    by_id = {r["repo_id"]: r for r in records}
+    for repo_id in ("acme/m", "acme/n"):
+        waived = {f["rule_id"]: f["waiver"] for f in by_id[repo_id]["findings"]
+                  if f.get("waiver")}
+        assert sorted(waived) == sorted(DUMP_WAIVED), repo_id
+        assert waived["DATA-003"] == "described in the paper"
+        assert by_id[repo_id]["verdict"] != "non-compliant"
+        assert by_id[repo_id]["verdict_reason"].endswith(
+            "waived by policy: " + ", ".join(sorted(DUMP_WAIVED)))
+    other = by_id["other/m"]
+    assert other["verdict"] == "non-compliant"
+    assert not any(f.get("waiver") for f in other["findings"])
+    assert result.code == 1  # other/m is still non-compliant, the policy's fail_on
+    assert "waivers[6] waives USE-001, which passes on every repo it covers" in result.stderr
+    assert "waivers[0]" not in result.stderr and "Traceback" not in result.stderr
+    # the same records as a run of the same policy through every worker count
+    single = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--config", policy,
+                     "--format", "jsonl")
+    assert single.stdout == result.stdout
 
 
 def test_the_audit_key_changes_with_rules_version_and_waivers(

@@ -200,7 +200,8 @@ def test_sarif_results_levels_rules_and_locations(run_cli: Any) -> None:
     where = data3["locations"][0]["physicalLocation"]
     assert where == {"artifactLocation": {"uri": "examples/weights-only/README.md",
                                           "uriBaseId": "%SRCROOT%"},
-                     "region": {"startLine": 14}}
+                     "region": {"startLine": _line_of(EXAMPLES / "weights-only" / "README.md",
+                                                      "## Training Data")}}
     assert {loc["id"] for loc in data3["relatedLocations"]} == set(range(1, 6))
     # a finding with no file evidence is placed on the card, saying so
     code1 = next(r for r in run["results"] if r["ruleId"] == "CODE-001")
@@ -261,7 +262,7 @@ def test_file_locations_follow_the_current_directory(run_cli: Any,
     assert uris == {"README.md"}
     monkeypatch.chdir(EXAMPLES)
     out = run_cli("check", "weights-only", "--format", "github").stdout
-    assert "::error file=weights-only/README.md,line=14,title=DATA-003 " in out
+    assert "::error file=weights-only/README.md,line=30,title=DATA-003 " in out  # Training Data
 
 
 def test_sarif_and_github_from_the_fake_hub_use_repo_paths(hub_env: dict[str, str],
@@ -386,7 +387,8 @@ def test_a_real_policy_waiver_reaches_every_format(run_cli: Any) -> None:
     assert only["ruleId"] == "USE-008" and only["level"] == "warning"
     assert only["suppressions"][0]["justification"] == use8["waiver"]
     lines = run_cli("check", folder, "--format", "github").stdout.splitlines()
-    assert lines[0].startswith("::notice file=examples/gated-release/README.md,title=USE-008 ")
+    assert lines[0].startswith(
+        "::notice file=examples/gated-release/README.md,line=11,title=USE-008 ")  # extra_gated_
     assert lines[-1].startswith("openaudit: compliant ") and lines[-1].endswith("1 waived)")
     suite = ET.fromstring(run_cli("check", folder, "--format", "junit").stdout)[0]
     assert suite.get("failures") == "0"
@@ -645,8 +647,6 @@ def _line_of(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(lines, start=1) if needle in line)
 
 
-@pytest.mark.xfail(strict=True, reason="facts.py/terms.py: hits in the README licence section "
-                   "carry the line within the section, not within README.md")
 def test_licence_section_evidence_points_at_its_readme_line(run_cli: Any) -> None:
     report = run_cli("check", "examples/rail-model", "--format", "json").json()
     use3 = next(f for f in report["findings"] if f["rule_id"] == "USE-003")
@@ -655,8 +655,6 @@ def test_licence_section_evidence_points_at_its_readme_line(run_cli: Any) -> Non
                                     "Attachment A lists use restrictions")
 
 
-@pytest.mark.xfail(strict=True, reason="facts.py: the gating evidence of a local check names "
-                   "the front matter but not the line of its extra_gated_* key")
 def test_gating_evidence_points_at_the_front_matter_key(run_cli: Any) -> None:
     report = run_cli("check", "examples/gated-release", "--format", "json").json()
     use8 = next(f for f in report["findings"] if f["rule_id"] == "USE-008")

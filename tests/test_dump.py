@@ -551,3 +551,24 @@ def test_a_worker_that_dies_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(OpenAuditError, match="worker process stopped") as caught:
         list(stream)
     assert not isinstance(caught.value, UsageError)  # exit 3: the dump was not judged
+
+
+def test_evaluate_record_and_run_dump_apply_waivers(tmp_path: Path, ruleset: Ruleset) -> None:
+    from openaudit.waivers import Waiver
+
+    record = {"id": "acme/m", "siblings": ["README.md"], "cardData": {"license": "mit"},
+              "readme": "---\nlicense: mit\n---\n# m\n"}
+    waivers = (Waiver("CODE-001", "code elsewhere", target="acme/*", where="waivers[0]"),
+               Waiver("CODE-001", "never used", target="other/*", where="waivers[1]"))
+    plain = evaluate_record(record, ruleset)
+    waived = evaluate_record(record, ruleset, waivers=waivers)
+    code1 = next(f for f in waived["findings"] if f["rule_id"] == "CODE-001")
+    assert code1["outcome"] == "fail" and code1["waiver"] == "code elsewhere"
+    assert waived["verdict_reason"] == plain["verdict_reason"] + "; waived by policy: CODE-001"
+    other = {**record, "id": "other/x"}
+    assert evaluate_record(other, ruleset, waivers=waivers[:1]) == evaluate_record(
+        other, ruleset)  # the target does not match
+    dump = tmp_path / "d.jsonl"
+    dump.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert list(run_dump(dump, (), workers=1, waivers=waivers)) == [waived]
+    assert list(run_dump(dump, (), workers=1)) == [plain]  # keyword-only, default: none

@@ -311,21 +311,23 @@ def test_readme_over_size_cap_makes_card_and_body_unknown(tmp_path: Path) -> Non
         assert "too large" in facts.unknown_reasons[name]
 
 
-@pytest.mark.parametrize(("front", "gated", "prompt"), [
-    ("license: mit", "false", ""),
-    ("license: mit\nextra_gated_prompt: Tell us who you are", "auto", "Tell us who you are"),
+@pytest.mark.parametrize(("front", "gated", "prompt", "line"), [
+    ("license: mit", "false", "", None),
+    ("license: mit\nextra_gated_prompt: Tell us who you are", "auto", "Tell us who you are", 3),
     ("license: mit\nextra_gated_fields:\n  Company: text\n  Country: country", "auto",
-     "Company\nCountry"),
-    ("license: mit\ngated: manual", "manual", ""),
-    ("license: mit\ngated: manual\nextra_gated_prompt: Wait for approval", "manual",
-     "Wait for approval"),
+     "Company\nCountry", 3),
+    ("license: mit\ngated: manual", "manual", "", 3),
+    ("license: mit\nextra_gated_prompt: Wait for approval\ngated: manual", "manual",
+     "Wait for approval", 4),
 ])
-def test_gated_from_local_card(tmp_path: Path, front: str, gated: str, prompt: str) -> None:
+def test_gated_from_local_card(tmp_path: Path, front: str, gated: str, prompt: str,
+                               line: int | None) -> None:
     facts = facts_for(tmp_path, {"README.md": f"---\n{front}\n---\n"})
     assert facts.values["access.gated"] == gated
     assert facts.values["access.gate_prompt"] == prompt
+    # the README line of `gated:`, else of the first extra_gated_* key
     assert facts.evidence["access.gated"] == (
-        Evidence("README.md front matter: gated", None, gated),)
+        Evidence("README.md front matter: gated", line, gated),)
 
 
 def test_eu_disallowed_is_a_territorial_restriction(tmp_path: Path) -> None:
@@ -424,3 +426,93 @@ def test_same_folder_same_facts(tmp_path: Path) -> None:
         if isinstance(value, list):
             assert value == sorted(set(value)), name
     assert first.values["files.weights"] == ["a.safetensors", "z.safetensors"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence lines: every README or licence citation names the README.md / file line
+# ---------------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _line(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_licence_section_hits_cite_readme_lines_on_rail_model() -> None:
+    readme = EXAMPLES / "rail-model" / "README.md"
+    facts = facts_of(EXAMPLES / "rail-model")
+    cited = {e.line for e in facts.evidence["terms.restrictions:behavioural-use"]
+             if e.source == "README.md (licence section)"}
+    assert cited == {_line(readme, "Attachment A lists use restrictions")}
+    assert facts.evidence["card.license"] == (
+        Evidence("README.md", _line(readme, "license: bigscience-openrail-m"),
+                 "license: bigscience-openrail-m"),)
+    assert facts.evidence["card.datasets"][0].line == _line(readme, "datasets:")
+
+
+def test_card_keys_and_gating_cite_front_matter_lines_on_gated_release() -> None:
+    readme = EXAMPLES / "gated-release" / "README.md"
+    facts = facts_of(EXAMPLES / "gated-release")
+    assert facts.evidence["access.gated"] == (
+        Evidence("README.md front matter: gated", _line(readme, "extra_gated_prompt:"), "auto"),)
+    for fact, key in (("card.license", "license:"), ("card.library_name", "library_name:"),
+                      ("card.tags", "tags:"), ("card.datasets", "datasets:")):
+        assert [e.line for e in facts.evidence[fact]] == [_line(readme, key)], fact
+
+
+def test_data_evidence_cites_the_training_data_section_on_weights_only() -> None:
+    readme = EXAMPLES / "weights-only" / "README.md"
+    facts = facts_of(EXAMPLES / "weights-only")
+    section = Evidence("README.md", _line(readme, "## Training Data"), "Training Data")
+    assert facts.values["data.sources"] == []
+    assert facts.evidence["data.sources"] == (section,)  # nothing located: where to look
+    assert facts.evidence["readme.sections:training_data"] == (section,)
+    assert "readme.sections:preprocessing" not in facts.evidence
+    details = _line(readme, "## Model Details")
+    assert facts.evidence["readme.sections:model_details"] == (
+        Evidence("README.md", details, "Model Details"),)
+
+
+def test_data_sources_cite_links_datasets_then_section_on_gated_release() -> None:
+    readme = EXAMPLES / "gated-release" / "README.md"
+    lines = [e.line for e in facts_of(EXAMPLES / "gated-release").evidence["data.sources"]]
+    assert lines[-2:] == [_line(readme, "datasets:"), _line(readme, "## Training Data")]
+
+
+def test_gate_prompt_hits_cite_their_readme_lines(tmp_path: Path) -> None:
+    front = ("license: mit\nextra_gated_heading: Access\nextra_gated_prompt: |\n\n  Please read."
+             "\n\n  You may use the model for non-commercial research purposes only.\n"
+             "extra_gated_fields:\n  Name: text\n"
+             "  I will use it for non-commercial purposes only: checkbox\n")
+    facts = facts_for(tmp_path, {"README.md": f"---\n{front}---\n# X\n"})
+    lines = {e.line for e in facts.evidence["access.gate_restrictions"]}
+    assert facts.values["access.gate_restrictions"] == ["non-commercial", "research-only"]
+    assert lines == {8, 11}  # the prompt's third line, and the checkbox field's own line
+    assert all(e.source == "README.md (extra_gated_prompt)"
+               for e in facts.evidence["access.gate_restrictions"])
+
+
+def test_broken_front_matter_unknowns_cite_the_line_it_breaks_on(tmp_path: Path) -> None:
+    text = "---\nlicense: mit\ntags: [a, b\nfoo: 1\n---\n# X\n\n## Training Data\n\nWeb text.\n"
+    facts = facts_for(tmp_path, {"README.md": text})
+    (status,) = facts.evidence["card.metadata_status"]
+    line = 4  # where the unclosed flow list meets the next key
+    assert status == Evidence("README.md", line, "invalid YAML at README.md line 4: expected ','"
+                              " or ']', but got ':'")
+    for name in ("card.license", "access.gated", "license.declared", "data.sources"):
+        assert facts.values[name] is None, name
+        assert facts.evidence[name] == (
+            Evidence("README.md", line, f"unknown: {facts.unknown_reasons[name]}"),), name
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("---\nlicense: mit\n# never closed\n", 1),
+    ("---\n- a list\n---\n# X\n", 2),
+])
+def test_front_matter_problems_without_a_yaml_mark_cite_the_front_matter(
+        tmp_path: Path, text: str, line: int) -> None:
+    facts = facts_for(tmp_path, {"README.md": text})
+    assert [e.line for e in facts.evidence["card.metadata_status"]] == [line]
+    assert [e.line for e in facts.evidence["card.license"]] == [line]

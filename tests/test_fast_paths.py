@@ -12,6 +12,8 @@ import itertools
 import json
 import marshal
 import re
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,10 @@ import yaml
 from openaudit import readme
 from openaudit.batch import journal
 from openaudit.card import MAX_YAML_ALIASES, parse_card
-from openaudit.dump import _unpack, run_dump
+from openaudit.dump import _unpack, run_dump, snapshot_from_record
+from openaudit.engine import audit, decide_verdict, format_value, pillar_results, run_rule
 from openaudit.errors import UsageError
-from openaudit.facts import _CHECKPOINTS, _checkpoint_mention
+from openaudit.facts import _CHECKPOINTS, _checkpoint_mention, build_facts, is_licence_file
 from openaudit.licenses import (
     _SCAN_CACHE_SIZE,
     SignalSet,
@@ -33,7 +36,23 @@ from openaudit.licenses import (
     load_signals,
     scan_text,
 )
-from openaudit.operators import AllOf, AnyOf, Leaf, Not, compile_condition, compile_regex, evaluate
+from openaudit.models import AuditReport, Evidence, Facts, Finding, Outcome, RepoSnapshot, Severity
+from openaudit.operators import (
+    AllOf,
+    AnyOf,
+    Leaf,
+    Not,
+    compile_condition,
+    compile_regex,
+    evaluate,
+    leaves,
+    referenced_facts,
+)
+from openaudit.packs import load_ruleset
+from openaudit.pipeline import judge
+from openaudit.records import audit_record
+from openaudit.render.json_report import report_dict
+from openaudit.ruleset import Rule
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hub"
@@ -238,3 +257,186 @@ def test_results_travel_marshalled_or_pickled_unchanged() -> None:
     records = [{"repo_id": "a/b", "findings": [{"evidence": [None, 1, 2.5, True]}]}]
     assert _unpack(marshal.dumps(records)) == records
     assert _unpack(records) is records
+
+
+# --- Second pass: rule plans, batch records built directly, one JSON encoder ------------------
+
+
+def _fixture_snapshots() -> list[RepoSnapshot]:
+    """Every golden fixture repo as a dump record gives it, plus variants that reach the
+    not-tested, unread-file and waived branches."""
+    from fakehub import FakeHub
+
+    hub = FakeHub(FIXTURES)
+    snapshots = []
+    for folder in sorted(FIXTURES.glob("*/*/*")):
+        kind, ns, name = folder.parts[-3:]
+        repo = hub.repo(kind, ns, name)
+        assert repo is not None
+        item = repo.info()
+        files = {p: (folder / p).read_bytes().decode("utf-8", "replace")
+                 for p in repo.files() if p == "README.md" or is_licence_file(p)}
+        record = {**item, "type": kind.removesuffix("s"), "files": files}
+        snapshots.append(snapshot_from_record(record))
+        unread = {**record, "files": {}}  # every text unread: not-tested findings
+        snapshots.append(snapshot_from_record(unread))
+        odd = {**record, "cardData": {**(item.get("cardData") or {}),
+                                      "license": ["mit", "other"], "datasets": "caf\u00e9"}}
+        snapshots.append(snapshot_from_record(odd))
+    return snapshots
+
+
+@pytest.fixture(scope="module")
+def judged() -> list[tuple[RepoSnapshot, Facts, AuditReport]]:
+    ruleset = load_ruleset(())
+    out = []
+    for snapshot in _fixture_snapshots():
+        facts = build_facts(snapshot, ruleset.catalogue, ruleset.signals)
+        out.append((snapshot, facts, judge(snapshot, ruleset).report))
+    return out
+
+
+def _reference_finding(rule: Rule, facts: Facts) -> Finding:
+    """run_rule as it was before rule plans: interpret the condition, render, collect."""
+    values = facts.values
+    result = evaluate(rule.check, values)
+    reason = ""
+    if result is None:
+        outcome = Outcome.NOT_TESTED
+        reason = "; ".join(sorted({facts.unknown_reasons.get(n, f"{n} is unknown")
+                                   for n in referenced_facts(rule.check)
+                                   if values.get(n) is None}))
+        template = rule.messages.get("not_tested", "Could not check: {reason}")
+    elif result:
+        outcome, template = Outcome.PASS, rule.messages["pass"]
+    else:
+        outcome = Outcome.FAIL if rule.severity is Severity.ERROR else Outcome.WARN
+        template = rule.messages["fail"]
+    parts = re.split(r"\{([a-z_][a-z0-9_.]*)\}", template)
+    for i in range(1, len(parts), 2):
+        parts[i] = reason if parts[i] == "reason" else format_value(values.get(parts[i]))
+    items: list[Evidence] = []
+    for leaf in leaves(rule.check):
+        found: list[Evidence] = []
+        if leaf.op in ("contains", "contains_any"):
+            wanted = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+            found = [e for v in wanted for e in facts.evidence.get(f"{leaf.fact}:{v}", ())]
+        found = found or list(facts.evidence.get(leaf.fact, ()))
+        if found:
+            items.extend(found)
+        elif values.get(leaf.fact) is None:
+            reason_text = facts.unknown_reasons.get(leaf.fact, "not read")
+            items.append(Evidence(f"fact {leaf.fact}", None, f"unknown: {reason_text}"))
+        else:
+            items.append(Evidence(f"fact {leaf.fact}", None, format_value(values[leaf.fact])))
+    return Finding(rule.id, rule.title, rule.pillar, rule.severity, outcome,
+                   "".join(parts).strip(), tuple(dict.fromkeys(items))[:8],
+                   "" if outcome is Outcome.PASS else rule.fix, rule.clause,
+                   f"{rule.id}:{rule.name}")
+
+
+def test_rule_plans_give_the_findings_the_plain_interpreter_gives(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    ruleset = load_ruleset(())
+    outcomes: set[Outcome] = set()
+    for snapshot, facts, _ in judged:
+        for rule in ruleset.pack_for(snapshot.repo_type).rules:
+            finding = run_rule(rule, facts)
+            assert finding == _reference_finding(rule, facts), (snapshot.repo_id, rule.id)
+            outcomes.add(finding.outcome)
+    assert outcomes == set(Outcome)  # every branch was reached
+
+
+def test_audit_with_the_ruleset_digest_equals_replacing_it_afterwards(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    ruleset = load_ruleset(())
+    for snapshot, facts, report in judged:
+        pack = ruleset.pack_for(snapshot.repo_type)
+        plain = audit(pack, facts, report.target)
+        assert plain.ruleset_digest == pack.digest
+        assert replace(plain, ruleset_digest=ruleset.digest) == report
+        assert audit(pack, facts, report.target, ruleset_digest="x").ruleset_digest == "x"
+
+
+def _reference_report_dict(report: AuditReport) -> dict[str, Any]:
+    """report_dict as it was: ``.value`` lookups and per-outcome counting."""
+    t = report.target
+    return {
+        "schema_version": "1.0", "tool": "openaudit", "tool_version": report.tool_version,
+        "ruleset_version": report.ruleset_version,
+        "ruleset": {"pack": report.pack, "version": report.ruleset_version,
+                    "digest": report.ruleset_digest},
+        "target": {"repo_id": t.repo_id, "repo_type": t.repo_type.value, "source": t.source,
+                   "revision": t.revision, "sha": t.sha},
+        "verdict": report.verdict.value, "verdict_reason": report.verdict_reason,
+        "gaps": list(report.gaps),
+        "pillars": [{"id": p.name, "title": p.title, "outcome": p.outcome.value,
+                     "group": p.gap_group, "rules": list(p.rule_ids)} for p in report.pillars],
+        "findings": [
+            {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
+             "severity": f.severity.value, "outcome": f.outcome.value, "message": f.message,
+             "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
+             "evidence": [{"source": e.source, "line": e.line, "excerpt": e.excerpt}
+                          for e in f.evidence], "waiver": f.waiver}
+            for f in report.findings],
+        "summary": {o.value: sum(f.outcome is o for f in report.findings) for o in Outcome},
+    }
+
+
+def _reference_audit_record(report: AuditReport) -> dict[str, Any]:
+    """audit_record as it was: the JSON report, its target moved to the top level."""
+    full = _reference_report_dict(report)
+    target = full.pop("target")
+    full.pop("schema_version")
+    full.pop("tool")
+    return {"record_version": "1.0", **{k: target[k] for k in (
+        "repo_id", "repo_type", "source", "revision", "sha")},
+        "reason_families": list(report.reason_families), **full}
+
+
+def _waived(report: AuditReport) -> AuditReport:
+    findings = tuple(replace(f, waiver="accepted") if i % 3 == 0 else f
+                     for i, f in enumerate(report.findings))
+    return replace(report, findings=findings)
+
+
+def test_records_and_json_reports_built_directly_keep_their_bytes(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    for _, _, report in judged:
+        for variant in (report, _waived(report)):
+            for fast, slow in ((report_dict(variant), _reference_report_dict(variant)),
+                               (audit_record(variant), _reference_audit_record(variant))):
+                assert json.dumps(fast, ensure_ascii=False) == json.dumps(
+                    slow, ensure_ascii=False)  # same keys, same order, same values
+                assert marshal.dumps(fast) == marshal.dumps(slow)  # plain str, not enums
+
+
+@pytest.mark.parametrize("record", [
+    {"repo_id": "a/b", "text": "caf\u00e9 \u2026 \U0001f600 \x00\x1f\x7f \"q\" \\u0041"},
+    {"when": date(2026, 12, 1), "path": Path("x/y"), "n": [1, 2.5, None, True]},
+    {"\u00e9": {"nested": ["\ud800"]}},
+])
+def test_the_shared_journal_encoder_writes_what_json_dumps_wrote(record: dict[str, Any]) -> None:
+    assert journal.record_line(record) == json.dumps(record, ensure_ascii=False,
+                                                     default=str) + "\n"
+
+
+def test_journal_lines_of_real_records_are_unchanged(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    for _, _, report in judged:
+        record = audit_record(report)
+        assert journal.record_line(record) == json.dumps(record, ensure_ascii=False,
+                                                         default=str) + "\n"
+
+
+def test_pack_layouts_place_findings_as_pillar_results_and_sorting_do(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    ruleset = load_ruleset(())
+    for snapshot, facts, report in judged:
+        pack = ruleset.pack_for(snapshot.repo_type)
+        findings = [run_rule(rule, facts) for rule in pack.rules]
+        pillars = pillar_results(pack, findings)
+        verdict, reason, gaps = decide_verdict(pack, pillars)
+        assert report.pillars == tuple(pillars)
+        assert report.findings == tuple(sorted(findings, key=lambda f: f.rule_id))
+        assert (report.verdict, report.verdict_reason, report.gaps) == (verdict, reason, gaps)

@@ -28,6 +28,8 @@ class ParsedCard:
         body: The Markdown after the front matter.
         body_line: 1-based line number in README.md where the body starts.
         key_lines: Top-level metadata key → 1-based line number in README.md.
+        error_line: The README.md line the front matter problem is on, when there is one.
+        front_matter: The front matter's lines (README.md lines 2, 3, …), for line look-ups.
     """
 
     metadata: dict[str, Any]
@@ -36,6 +38,30 @@ class ParsedCard:
     body: str = ""
     body_line: int = 1
     key_lines: dict[str, int] = field(default_factory=dict)
+    error_line: int | None = None
+    front_matter: tuple[str, ...] = ()
+
+    def value_line(self, key: str, label: str = "") -> int | None:
+        """README.md line of top-level ``key``'s value or, with ``label``, of that nested key.
+
+        A ``|`` or ``>`` block scalar starts on the line after the key. A nested key is the
+        first line below ``key`` that starts with ``label`` and a colon, before the next
+        top-level key; failing that, the key's own line.
+        """
+        line = self.key_lines.get(key)
+        if line is None:
+            return None
+        own = self.front_matter[line - 2] if 0 <= line - 2 < len(self.front_matter) else ""
+        if not label:
+            tail = own.split(":", 1)[-1].strip()
+            return line + 1 if tail[:1] in ("|", ">") else line
+        for pos in range(line - 1, len(self.front_matter)):
+            text = self.front_matter[pos]
+            if _TOP_KEY.match(text):
+                break
+            if text.strip().strip("\"'").startswith(label) and ":" in text:
+                return pos + 2
+        return line
 
 
 def parse_card(text: str) -> ParsedCard:
@@ -45,9 +71,11 @@ def parse_card(text: str) -> ParsedCard:
         return ParsedCard({}, "missing", body=text, body_line=1)
     end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
     if end is None:
-        return ParsedCard({}, "malformed", "front matter starts with '---' but never ends", text)
+        return ParsedCard({}, "malformed", "front matter starts with '---' but never ends", text,
+                          error_line=1)
     yaml_text = "\n".join(lines[1:end])
     body = "\n".join(lines[end + 1 :])
+    front_matter = tuple(lines[1:end])
     key_lines = _top_level_key_lines(lines[1:end], offset=2)
     try:
         data = _load_fast(yaml_text)
@@ -58,19 +86,23 @@ def parse_card(text: str) -> ParsedCard:
             if _alias_count(yaml_text) > MAX_YAML_ALIASES:
                 return ParsedCard({}, "malformed", f"front matter uses more than "
                                   f"{MAX_YAML_ALIASES} YAML aliases (refused: alias expansion "
-                                  "can exhaust memory)", body, end + 2, key_lines)
+                                  "can exhaust memory)", body, end + 2, key_lines, 1,
+                                  front_matter)
             data = yaml.load(yaml_text, Loader=_LOADER)
         except yaml.YAMLError as exc:
-            return ParsedCard({}, "malformed", _yaml_error(exc, offset=1), body, end + 2,
-                              key_lines)
+            message, line = _yaml_error(exc, offset=1)
+            return ParsedCard({}, "malformed", message, body, end + 2, key_lines,
+                              1 if line is None else line, front_matter)
     if data is None:
-        return ParsedCard({}, "ok", body=body, body_line=end + 2, key_lines=key_lines)
+        return ParsedCard({}, "ok", body=body, body_line=end + 2, key_lines=key_lines,
+                          front_matter=front_matter)
     if not isinstance(data, dict):
         kind = type(data).__name__
         return ParsedCard({}, "not-a-mapping", f"front matter is a {kind}, not a mapping", body,
-                          end + 2, key_lines)
+                          end + 2, key_lines, 2 if end > 1 else 1, front_matter)
     metadata = {str(k): v for k, v in data.items()}
-    return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines)
+    return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines,
+                      front_matter=front_matter)
 
 
 class _NeedsReference(Exception):
@@ -110,9 +142,11 @@ def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:
     return found
 
 
-def _yaml_error(exc: yaml.YAMLError, offset: int) -> str:
+def _yaml_error(exc: yaml.YAMLError, offset: int) -> tuple[str, int | None]:
+    """The one-line message and the README.md line it names, if any."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is not None:
-        return f"invalid YAML at README.md line {mark.line + 1 + offset}: {problem}"
-    return f"invalid YAML: {problem}"
+        line = mark.line + 1 + offset
+        return f"invalid YAML at README.md line {line}: {problem}", line
+    return f"invalid YAML: {problem}", None

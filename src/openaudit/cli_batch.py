@@ -135,7 +135,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     if from_dump is None and not offline:
         validate_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or None)
     selection = None if from_dump else _selection(ids_file, authors, search, limit, kind)
-    policy, rules, ruleset = _policy_and_rules(config, rules, dump=from_dump is not None)
+    policy, rules, ruleset = _policy_and_rules(config, rules)
     waivers = policy.waivers if policy is not None else ()
     threshold = effective_fail_on(fail_on, policy)
     use = WaiverUse(waivers)
@@ -150,8 +150,8 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
 
     try:
         if from_dump is not None:
-            _run_dump(from_dump, rules, workers, None if repo_type is None else kind, out, emit,
-                      progress)
+            _run_dump(from_dump, rules, workers, None if repo_type is None else kind, waivers,
+                      out, emit, progress)
         else:
             assert selection is not None
             problems = _run_hub(selection, ruleset, waivers, concurrency, offline, token,
@@ -189,8 +189,8 @@ def _check_options(fmt: str, output: Path | None, resume: bool, from_dump: Path 
         raise UsageError("--workers is for --from-dump", "use --concurrency for Hub requests")
 
 
-def _policy_and_rules(config: Path | None, rules: tuple[Path, ...], *,
-                      dump: bool) -> tuple[Policy | None, tuple[Path, ...], Ruleset]:
+def _policy_and_rules(config: Path | None,
+                      rules: tuple[Path, ...]) -> tuple[Policy | None, tuple[Path, ...], Ruleset]:
     """The --config policy (checked against the rules it loads), the rule paths, the rules."""
     from openaudit.packs import load_ruleset
     from openaudit.policy import check_policy, load_policy, rule_paths, today_from_env
@@ -200,10 +200,6 @@ def _policy_and_rules(config: Path | None, rules: tuple[Path, ...], *,
     ruleset = load_ruleset(paths)  # rule and policy errors surface before any request is made
     if policy is not None:
         check_policy(policy, ruleset, today_from_env(os.environ))
-        if dump and policy.waivers:
-            raise UsageError("--from-dump does not apply a policy's waivers yet",
-                             "use a policy without waivers (rules, fail_on), or audit the "
-                             "repos from the Hub")
     return policy, paths, ruleset
 
 
@@ -249,12 +245,13 @@ def _run_hub(selection: Selection, ruleset: Any, waivers: tuple[Waiver, ...], co
 
 
 def _run_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
-              repo_type: RepoType | None, out: BatchOutput, emit: Any, progress: Any) -> None:
+              repo_type: RepoType | None, waivers: tuple[Waiver, ...], out: BatchOutput,
+              emit: Any, progress: Any) -> None:
     from openaudit.dump import run_dump
     from openaudit.records import record_key
 
     skip = out.done
-    for record in run_dump(path, rules, workers=workers, repo_type=repo_type):
+    for record in run_dump(path, rules, workers=workers, repo_type=repo_type, waivers=waivers):
         if record_key(record) not in skip:
             progress.queued()
             emit(record)

@@ -19,7 +19,7 @@ import marshal
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -33,6 +33,7 @@ from openaudit.models import FileText, RepoSnapshot, RepoType
 from openaudit.packs import Ruleset, load_ruleset
 from openaudit.pipeline import judge
 from openaudit.records import audit_record, error_record
+from openaudit.waivers import Waiver, apply_waivers
 
 BAD_RECORD = "bad-record"
 NOT_IN_DUMP = "not in the dump (the record lists the file but carries no text for it)"
@@ -91,18 +92,22 @@ def snapshot_from_record(record: Mapping[str, Any],
 
 
 def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
-                    repo_type: RepoType | None = None) -> dict[str, Any]:
+                    repo_type: RepoType | None = None, *,
+                    waivers: Sequence[Waiver] = ()) -> dict[str, Any]:
     """The batch record (audit or error) of one dump record. Pure; never raises.
 
     A malformed record becomes an error record of kind ``bad-record``, so one bad line never
-    stops a whole-Hub run.
+    stops a whole-Hub run. ``waivers`` (a project policy's) are applied as for a Hub batch.
     """
     try:
         snapshot = snapshot_from_record(record, repo_type)
     except BadRecord as exc:
         return _bad(record, repo_type, str(exc))
     try:
-        return audit_record(judge(snapshot, ruleset).report)
+        report = judge(snapshot, ruleset).report
+        if waivers:
+            report = apply_waivers(report, ruleset.pack_for(snapshot.repo_type), waivers)
+        return audit_record(report)
     except Exception as exc:  # one odd value deep in cardData must not stop a whole-Hub run
         return _bad(record, repo_type, f"could not judge the record: {type(exc).__name__}: {exc}")
 
@@ -356,13 +361,16 @@ def _iter_parquet(path: Path) -> Iterator[dict[str, Any]]:
 
 _worker_ruleset: Ruleset | None = None
 _worker_repo_type: RepoType | None = None
+_worker_waivers: tuple[Waiver, ...] = ()
 
 
-def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None) -> None:
+def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
+                 waivers: tuple[Waiver, ...] = ()) -> None:
     """Each worker process loads (and validates) the rules once, not once per record."""
-    global _worker_ruleset, _worker_repo_type
+    global _worker_ruleset, _worker_repo_type, _worker_waivers
     _worker_ruleset = load_ruleset(ruleset_paths)
     _worker_repo_type = repo_type
+    _worker_waivers = waivers
 
 
 def _evaluate_chunk(chunk: list[_Item]) -> bytes | list[dict[str, Any]]:
@@ -372,7 +380,8 @@ def _evaluate_chunk(chunk: list[_Item]) -> bytes | list[dict[str, Any]]:
     unpickling is serial work; anything marshal refuses goes back pickled, unchanged.
     """
     assert _worker_ruleset is not None, "worker not initialised"
-    results = [evaluate_record(_record_of(item), _worker_ruleset, _worker_repo_type)
+    results = [evaluate_record(_record_of(item), _worker_ruleset, _worker_repo_type,
+                               waivers=_worker_waivers)
                for item in chunk]
     try:
         return marshal.dumps(results)
@@ -403,14 +412,17 @@ def _chunks(records: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
 
 
 def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None = None,
-             repo_type: RepoType | None = None) -> Iterator[dict[str, Any]]:
+             repo_type: RepoType | None = None,
+             waivers: Sequence[Waiver] = ()) -> Iterator[dict[str, Any]]:
     """Judge every record of a dump; yields batch records in input order (deterministic).
 
     ``workers`` processes (default: every core) each load the rules once; records travel in
     chunks with a bounded number in flight, so memory is flat in the number of records.
-    ``workers=1`` judges in this process. Raises UsageError when the file cannot be read and
-    RuleFileError for invalid rules, before anything is yielded.
+    ``workers=1`` judges in this process. ``waivers`` (a project policy's, already checked
+    against the rules) are applied to every record, in the workers too. Raises UsageError when
+    the file cannot be read and RuleFileError for invalid rules, before anything is yielded.
     """
+    chosen = tuple(waivers)  # frozen dataclasses: picklable, sent once per worker
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
         raise UsageError(f"--workers must be at least 1, not {count}")
@@ -420,12 +432,13 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
         first = next(records, None)  # surface an unreadable file before any work starts
         if first is None:
             return iter(())
-        return (evaluate_record(r, ruleset, repo_type) for r in _prepend(first, records))
+        return (evaluate_record(r, ruleset, repo_type, waivers=chosen)
+                for r in _prepend(first, records))
     items = _iter_items(path)
     head = next(items, None)  # surface an unreadable file before any worker starts
     if head is None:
         return iter(())
-    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count)
+    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen)
 
 
 def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
@@ -434,12 +447,13 @@ def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
 
 
 def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
-              repo_type: RepoType | None, workers: int) -> Iterator[dict[str, Any]]:
+              repo_type: RepoType | None, workers: int,
+              waivers: tuple[Waiver, ...] = ()) -> Iterator[dict[str, Any]]:
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
     # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                               initargs=(ruleset_paths, repo_type))
+                               initargs=(ruleset_paths, repo_type, waivers))
     try:
         pending: deque[Future[bytes | list[dict[str, Any]]]] = deque()
         for chunk in _chunks(records, CHUNK_SIZE):

@@ -21,7 +21,7 @@ from openaudit.models import (
     Verdict,
 )
 from openaudit.operators import Evaluator, compile_condition, leaves, referenced_facts
-from openaudit.ruleset import Pack, Rule
+from openaudit.ruleset import Pack, Pillar, Rule
 
 _WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
 # Enum member lookups go through a descriptor each time: bind the hot ones once.
@@ -38,8 +38,14 @@ class _Plan:
     rule: Rule
     evaluate: Evaluator
     names: tuple[str, ...]  # facts the check reads, in order of first appearance
-    # Per leaf: the fact, and for "contains X" checks the evidence keys of X alone.
-    leaves: tuple[tuple[str, tuple[str, ...]], ...]
+    # Per leaf: the fact, for "contains X" checks the evidence keys of X alone, and the source
+    # of the evidence item that stands in when nothing was recorded ("fact NAME").
+    leaves: tuple[tuple[str, tuple[str, ...], str], ...]
+    fail_outcome: Outcome
+    not_tested: tuple[str, ...]  # each template split by _template_parts
+    passed: tuple[str, ...]
+    failed: tuple[str, ...]
+    reason_code: str
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -56,9 +62,13 @@ def _plan(rule: Rule) -> _Plan:
         if leaf.op in ("contains", "contains_any"):
             wanted = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
             specific = tuple(f"{leaf.fact}:{value}" for value in wanted)
-        leaf_plans.append((leaf.fact, specific))
+        leaf_plans.append((leaf.fact, specific, f"fact {leaf.fact}"))
+    messages = rule.messages
     plan = _Plan(rule, compile_condition(rule.check), tuple(referenced_facts(rule.check)),
-                 tuple(leaf_plans))
+                 tuple(leaf_plans), _FAIL if rule.severity is _ERROR else _WARN,
+                 _template_parts(messages.get("not_tested", "Could not check: {reason}")),
+                 _template_parts(messages["pass"]), _template_parts(messages["fail"]),
+                 f"{rule.id}:{rule.name}")
     if len(_PLANS) >= _MAX_PLANS:  # rules are few; this only bounds odd long-lived callers
         _PLANS.clear()
     _PLANS[id(rule)] = plan  # the plan holds the rule, so its id cannot be reused meanwhile
@@ -76,36 +86,35 @@ def run_rule(rule: Rule, facts: Facts) -> Finding:
         unknown = facts.unknown_reasons
         reason = "; ".join(sorted({unknown.get(n, f"{n} is unknown")
                                    for n in plan.names if values.get(n) is None}))
-        template = rule.messages.get("not_tested", "Could not check: {reason}")
+        parts = plan.not_tested
     elif result:
-        outcome, template = _PASS, rule.messages["pass"]
+        outcome, parts = _PASS, plan.passed
     else:
-        outcome = _FAIL if rule.severity is _ERROR else _WARN
-        template = rule.messages["fail"]
-    return Finding(
-        rule_id=rule.id,
-        title=rule.title,
-        pillar=rule.pillar,
-        severity=rule.severity,
-        outcome=outcome,
-        message=render_message(template, values, reason),
-        evidence=_evidence(plan, facts),
-        fix="" if outcome is _PASS else rule.fix,
-        clause=rule.clause,
-        reason_code=f"{rule.id}:{rule.name}",
-    )
+        outcome, parts = plan.fail_outcome, plan.failed
+    return Finding(rule.id, rule.title, rule.pillar, rule.severity, outcome,
+                   _render_parts(parts, values, reason), _evidence(plan, facts),
+                   "" if outcome is _PASS else rule.fix, rule.clause, plan.reason_code)
 
 
 def render_message(template: str, values: Mapping[str, Any], reason: str = "") -> str:
     """Fill ``{fact}`` placeholders with readable values (``{reason}`` for not-tested)."""
-    parts = _template_parts(template)
+    return _render_parts(_template_parts(template), values, reason)
+
+
+def _render_parts(parts: tuple[str, ...], values: Mapping[str, Any], reason: str) -> str:
     if len(parts) == 1:
-        return template.strip()
+        return _strip(parts[0])
     out = list(parts)
     for i in range(1, len(parts), 2):
         name = parts[i]
         out[i] = reason if name == "reason" else format_value(values.get(name))
     return "".join(out).strip()
+
+
+@lru_cache(maxsize=1024)
+def _strip(template: str) -> str:
+    """A template without placeholders is its own message: one shared string per template."""
+    return template.strip()
 
 
 @lru_cache(maxsize=1024)
@@ -131,7 +140,7 @@ def format_value(value: Any) -> str:
 def _evidence(plan: _Plan, facts: Facts) -> tuple[Evidence, ...]:
     items: list[Evidence] = []
     recorded, values = facts.evidence, facts.values
-    for name, specific in plan.leaves:
+    for name, specific, source in plan.leaves:
         # For "contains X" checks, the evidence recorded for X alone (e.g. one restriction).
         found: Sequence[Evidence] | None = None
         if specific:
@@ -140,11 +149,13 @@ def _evidence(plan: _Plan, facts: Facts) -> tuple[Evidence, ...]:
             found = recorded.get(name)
         if found:
             items.extend(found)
-        elif values.get(name) is None:
-            items.append(Evidence(f"fact {name}", None,
-                                  f"unknown: {facts.unknown_reasons.get(name, 'not read')}"))
         else:
-            items.append(Evidence(f"fact {name}", None, format_value(values.get(name))))
+            value = values.get(name)
+            if value is None:
+                items.append(Evidence(source, None,
+                                      f"unknown: {facts.unknown_reasons.get(name, 'not read')}"))
+            else:
+                items.append(Evidence(source, None, format_value(value)))
     if len(items) <= 1:
         return tuple(items)
     unique = list(dict.fromkeys(items))
@@ -173,17 +184,57 @@ def pillar_results(pack: Pack, findings: list[Finding]) -> list[PillarResult]:
     return pillars
 
 
-def audit(pack: Pack, facts: Facts, target: Target) -> AuditReport:
-    """Run every rule of the pack and decide the verdict by the pack's declared policy."""
+def audit(pack: Pack, facts: Facts, target: Target, *,
+          ruleset_digest: str | None = None) -> AuditReport:
+    """Run every rule of the pack and decide the verdict by the pack's declared policy.
+
+    ``ruleset_digest`` is the report's digest when it covers more than the pack (default: the
+    pack's own digest).
+    """
+    layout = _layout(pack)
     findings = [run_rule(rule, facts) for rule in pack.rules]
-    pillars = pillar_results(pack, findings)
+    pillars = [PillarResult(pillar.id, pillar.title,
+                            pillar_outcome([findings[i] for i in indices]), pillar.group, ids)
+               for pillar, indices, ids in layout.pillars]
     verdict, reason, gaps = decide_verdict(pack, pillars)
     return AuditReport(
-        target=target, pack=pack.id, ruleset_version=pack.version, ruleset_digest=pack.digest,
+        target=target, pack=pack.id, ruleset_version=pack.version,
+        ruleset_digest=pack.digest if ruleset_digest is None else ruleset_digest,
         verdict=verdict, verdict_reason=reason, gaps=gaps, pillars=tuple(pillars),
-        findings=tuple(sorted(findings, key=lambda f: f.rule_id)), tool_version=__version__,
+        findings=tuple([findings[i] for i in layout.by_rule_id]), tool_version=__version__,
         reason_families=reason_families(pack, gaps),
     )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a pack's findings go, which depends on the pack alone: worked out once per pack."""
+
+    pack: Pack
+    # Per pillar, in the pack's order: the indices of its rules in pack.rules, and their ids
+    # (what pillar_results gives for findings in rule order).
+    pillars: tuple[tuple[Pillar, tuple[int, ...], tuple[str, ...]], ...]
+    by_rule_id: tuple[int, ...]  # rule indices sorted (stably) by rule id
+
+
+_LAYOUTS: dict[int, _Layout] = {}
+
+
+def _layout(pack: Pack) -> _Layout:
+    layout = _LAYOUTS.get(id(pack))
+    if layout is not None and layout.pack is pack:
+        return layout
+    rules = pack.rules
+    pillars = []
+    for pillar in pack.pillars:
+        indices = tuple(i for i, rule in enumerate(rules) if rule.pillar == pillar.id)
+        pillars.append((pillar, indices, tuple(rules[i].id for i in indices)))
+    layout = _Layout(pack, tuple(pillars),
+                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)))
+    if len(_LAYOUTS) >= _MAX_PLANS:
+        _LAYOUTS.clear()
+    _LAYOUTS[id(pack)] = layout  # the layout holds the pack, so its id cannot be reused
+    return layout
 
 
 def reason_families(pack: Pack, gaps: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from openaudit.card import ParsedCard, parse_card
 from openaudit.fact_specs import FACT_SPECS
 from openaudit.licenses import Catalogue, SignalSet, scan_text
 from openaudit.models import Evidence, Facts, RepoSnapshot
-from openaudit.terms import TermsResult, normalise_license_values, resolve_terms
+from openaudit.terms import TermsResult, at_readme_lines, normalise_license_values, resolve_terms
 
 WEIGHT_SUFFIXES = (
     ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
@@ -100,10 +100,20 @@ def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet
     card = _card(snapshot, b)
     body_facts = _readme(snapshot, card, b)
     _files(snapshot, b)
-    _access(card.metadata if card else {}, snapshot, signals, b)
-    _terms(snapshot, catalogue, signals, b)
+    _access(card, snapshot, signals, b)
+    _terms(snapshot, catalogue, signals, body_facts, b)
     _links_and_code(snapshot, body_facts, b)
+    if card is not None and card.error_line is not None:
+        _locate_card_unknowns(card.error_line, b)
     return b.build()
+
+
+def _locate_card_unknowns(line: int, b: _Builder) -> None:
+    """Facts unknowable because the front matter is broken cite the README line it breaks on."""
+    reason = b.unknown.get("card.license")
+    for name, why in b.unknown.items():
+        if why == reason and name not in b.evidence:
+            b.evidence[name] = (Evidence("README.md", line, f"unknown: {why}"),)
 
 
 def _card(snapshot: RepoSnapshot, b: _Builder) -> ParsedCard | None:
@@ -127,7 +137,7 @@ def _card(snapshot: RepoSnapshot, b: _Builder) -> ParsedCard | None:
         return None
     if parsed is None:
         parsed = ParsedCard({}, "missing")
-    status_ev = Evidence("README.md", None, parsed.error) if parsed.error else None
+    status_ev = Evidence("README.md", parsed.error_line, parsed.error) if parsed.error else None
     b.set("card.metadata_status", parsed.status, *([status_ev] if status_ev else []))
     if parsed.status in ("malformed", "not-a-mapping"):
         # What the card declares is unknowable, which is not the same as "declares nothing".
@@ -183,6 +193,7 @@ class _Body:
     sections: tuple[md.Section, ...]
     links: tuple[md.Link, ...]
     text: str
+    licence_lines: md.LineMap  # lines of fact readme.section.license -> README.md lines
 
 
 def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Body | None:
@@ -203,6 +214,10 @@ def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Bo
     placeholders = {s.name for s in held} - {s.name for s in real}
     b.set("readme.sections", [s.name for s in real],
           *(Evidence("README.md", s.line, s.heading) for s in real))
+    for section in real:  # "contains X" checks cite section X alone
+        key = f"readme.sections:{section.name}"
+        b.evidence[key] = (*b.evidence.get(key, ()),
+                           Evidence("README.md", section.line, section.heading))
     b.set("readme.placeholder_sections", list(placeholders),
           *(Evidence("README.md", s.line, s.heading) for s in held))
     b.set("readme.text", body)
@@ -213,7 +228,9 @@ def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Bo
         parts = by_name.get(name, [])
         b.set(f"readme.section.{name}", "\n\n".join(s.text for s in parts),
               *(Evidence("README.md", s.line, s.heading) for s in parts))
-    return _Body(tuple(sections), tuple(md.links_of(lines, headings, first)), body)
+    licence_lines = md.LineMap.of_parts(((s.text, s.text_line) for s in by_name.get("license", [])),
+                                        separator_lines=2)
+    return _Body(tuple(sections), tuple(md.links_of(lines, headings, first)), body, licence_lines)
 
 
 def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
@@ -235,8 +252,10 @@ def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
                                         for p in non_utf8))
 
 
-def _access(meta: Mapping[str, Any], snapshot: RepoSnapshot, signals: SignalSet,
+def _access(card: ParsedCard | None, snapshot: RepoSnapshot, signals: SignalSet,
             b: _Builder) -> None:
+    meta: Mapping[str, Any] = card.metadata if card is not None else {}
+    key_lines = card.key_lines if card is not None else {}
     gated = str(snapshot.gated).lower()
     gated = {"true": "auto"}.get(gated, gated)  # legacy `gated: true` is automatic approval
     gated = gated if gated in ("auto", "manual") else "false"
@@ -251,35 +270,67 @@ def _access(meta: Mapping[str, Any], snapshot: RepoSnapshot, signals: SignalSet,
         for name in ("access.gate_prompt", "access.eu_disallowed", "access.gate_restrictions"):
             b.set_unknown(name, reason)
         return
-    b.set("access.gated", gated, Evidence("Hub API: gated" if snapshot.source == "hub"
-                                          else "README.md front matter: gated", None, gated))
-    prompt = _gate_prompt(meta)
+    if snapshot.source == "hub":
+        b.set("access.gated", gated, Evidence("Hub API: gated", None, gated))
+    else:
+        b.set("access.gated", gated,
+              Evidence("README.md front matter: gated", _gating_line(key_lines), gated))
+    prompt, prompt_lines = _gate_prompt(meta, card)
     b.set("access.gate_prompt", prompt)
     eu = meta.get("extra_gated_eu_disallowed") is True
     b.set("access.eu_disallowed", eu,
-          *([Evidence("README.md", None, "extra_gated_eu_disallowed: true")] if eu else []))
-    scan = scan_text(prompt, "README.md (extra_gated_prompt)", signals) if prompt else None
+          *([Evidence("README.md", key_lines.get("extra_gated_eu_disallowed"),
+                      "extra_gated_eu_disallowed: true")] if eu else []))
+    scan = (at_readme_lines(scan_text(prompt, "README.md (extra_gated_prompt)", signals),
+                            prompt_lines) if prompt else None)
     restrictions = list(scan.restrictions) if scan else []
+    lines = prompt_lines is not None
     b.set("access.gate_restrictions", restrictions,
-          *(Evidence(h.path, None, h.excerpt) for h in (scan.hits if scan else ())))
+          *(Evidence(h.path, h.line if lines else None, h.excerpt)
+            for h in (scan.hits if scan else ())))
 
 
-def _gate_prompt(meta: Mapping[str, Any]) -> str:
-    parts = [_text(meta.get("extra_gated_prompt"))]
+def _gating_line(key_lines: Mapping[str, int]) -> int | None:
+    """The front matter line that declares gating: ``gated:``, else the first extra_gated_* key."""
+    if "gated" in key_lines:
+        return key_lines["gated"]
+    gate_keys = [line for key, line in key_lines.items() if key.startswith("extra_gated_")]
+    return min(gate_keys, default=None)
+
+
+def _gate_prompt(meta: Mapping[str, Any],
+                 card: ParsedCard | None) -> tuple[str, md.LineMap | None]:
+    """The gate's text and, when it comes from README front matter, its map to README lines."""
+    parts: list[tuple[str, int | None]] = [
+        (_text(meta.get("extra_gated_heading")), _value_line(card, "extra_gated_heading")),
+        (_text(meta.get("extra_gated_prompt")), _value_line(card, "extra_gated_prompt")),
+    ]
+    raw_prompt, prompt_line = meta.get("extra_gated_prompt"), parts[1][1]
+    if isinstance(raw_prompt, str) and prompt_line is not None:  # a block may open with blanks
+        stripped = len(raw_prompt) - len(raw_prompt.lstrip())
+        parts[1] = (parts[1][0], prompt_line + raw_prompt.count("\n", 0, stripped))
     fields = meta.get("extra_gated_fields")
     if isinstance(fields, Mapping):
-        parts.extend(str(k) for k in fields)
-    heading = _text(meta.get("extra_gated_heading"))
-    return "\n".join(p for p in [heading, *parts] if p)
+        parts.extend((str(k), _value_line(card, "extra_gated_fields", str(k))) for k in fields)
+    kept = [(text, line) for text, line in parts if text]
+    prompt = "\n".join(text for text, _ in kept)
+    if not kept or any(line is None for _, line in kept):
+        return prompt, None  # from the Hub's cardData: no README line to point at
+    return prompt, md.LineMap.of_parts(((t, line or 0) for t, line in kept), separator_lines=1)
+
+
+def _value_line(card: ParsedCard | None, key: str, label: str = "") -> int | None:
+    return card.value_line(key, label) if card is not None else None
 
 
 def _terms(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
-           b: _Builder) -> None:
+           body: _Body | None, b: _Builder) -> None:
     card_known = b.values.get("card.license") is not None
     licence_values = b.values.get("card.license") or []
     licence_section = b.values.get("readme.section.license") or None
     result = resolve_terms(licence_values, b.values.get("card.license_name") or "",
-                           snapshot.license_files, licence_section, catalogue, signals)
+                           snapshot.license_files, licence_section, catalogue, signals,
+                           licence_section_lines=body.licence_lines if body else None)
     files = [f.path for f in snapshot.license_files]
     b.set("license_text.files", files, *_file_ev(files))
     if not card_known:
@@ -436,12 +487,14 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
                   and not lk.kinds and not md.is_paper_link(lk.url)]
     sources = card_datasets + tag_datasets + [lk.url for lk in data_links]
     b.set("data.sources", sources, *_link_ev(data_links),
-          *b.evidence.get("card.datasets", ()))
+          *b.evidence.get("card.datasets", ()),
+          *b.evidence.get("readme.section.training_data", ()))
     if b.values.get("card.license") is None:
         # The card's `datasets:` and `library_name` are unknowable: an empty list is not "none".
         for name in ("data.sources", "code.inference"):
             if not b.values[name]:
                 b.set_unknown(name, b.unknown["card.license"])
+                b.evidence.pop(name, None)  # cite the broken front matter instead
 
 
 def _checkpoint_mention(text: str, folded: str) -> re.Match[str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from openaudit.engine import audit
@@ -27,9 +27,9 @@ def judge(snapshot: RepoSnapshot, ruleset: Ruleset) -> AuditResult:
     facts = build_facts(snapshot, ruleset.catalogue, ruleset.signals)
     target = Target(snapshot.repo_id, snapshot.repo_type, snapshot.source, snapshot.revision,
                     snapshot.sha)
-    report = audit(ruleset.pack_for(snapshot.repo_type), facts, target)
     # The report's digest covers the licence catalogue and text signals too, not just the pack.
-    report = replace(report, ruleset_digest=ruleset.digest)
+    report = audit(ruleset.pack_for(snapshot.repo_type), facts, target,
+                   ruleset_digest=ruleset.digest)
     return AuditResult(report, facts, snapshot)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,13 +73,18 @@ _SECTION_KIND = {
 
 @dataclass(frozen=True)
 class Section:
-    """One README section: canonical name, heading, body text, 1-based heading and last line."""
+    """One README section: canonical name, heading, body text, 1-based heading and last line.
+
+    ``text_line`` is the README line ``text`` starts on (blank lines after the heading are
+    stripped from ``text``).
+    """
 
     name: str
     heading: str
     text: str
     line: int
     end_line: int
+    text_line: int = 0
 
     @property
     def is_placeholder(self) -> bool:
@@ -134,8 +140,11 @@ def sections_of(lines: list[str], headings: list[tuple[int, int, str]],
         name = canonical_section(title)
         if name is not None:
             end = next((p for p, lv, _ in headings[idx + 1 :] if lv <= level), len(lines))
-            text = "\n".join(lines[pos + 1 : end]).strip()
-            sections.append(Section(name, title, text, pos + first_line, end - 1 + first_line))
+            raw = "\n".join(lines[pos + 1 : end])
+            text = raw.strip()
+            skipped = raw.count("\n", 0, len(raw) - len(raw.lstrip())) if text else 0
+            sections.append(Section(name, title, text, pos + first_line, end - 1 + first_line,
+                                    pos + 1 + skipped + first_line))
     return sections
 
 
@@ -256,3 +265,33 @@ def hub_dataset_ids(body: str, folded: str | None = None) -> list[str]:
     if "huggingface" not in (casefolded(body) if folded is None else folded):
         return []
     return sorted({m.rstrip(".") for m in _HUB_DATASET.findall(body)})
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Maps a line of a text assembled from README parts back to its README.md line.
+
+    ``starts`` holds ``(first line of the part in the assembled text, its README.md line)``,
+    in order; a part's lines follow one another, so line ``n`` of the part is ``line + n``.
+    """
+
+    starts: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def of_parts(cls, parts: Iterable[tuple[str, int]], separator_lines: int) -> LineMap:
+        """The map of ``sep.join(texts)``, where ``sep`` adds ``separator_lines`` line breaks."""
+        starts: list[tuple[int, int]] = []
+        at = 1
+        for text, line in parts:
+            starts.append((at, line))
+            at += text.count("\n") + separator_lines
+        return cls(tuple(starts))
+
+    def __call__(self, line: int) -> int | None:
+        """The README.md line of ``line`` (1-based), or None when the map knows no part."""
+        found = None
+        for start, readme_line in self.starts:
+            if start > line:
+                break
+            found = readme_line + (line - start)
+        return found

@@ -12,26 +12,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from openaudit.models import AuditReport, RepoType, Verdict
-from openaudit.render.json_report import report_dict
+from openaudit.render.json_report import verdict_dict
 
 RECORD_VERSION = "1.0"
 
 
 def audit_record(report: AuditReport) -> dict[str, Any]:
     """The batch record of one audit: the JSON report with the target's keys at the top level."""
-    full = report_dict(report)
-    target = full.pop("target")
-    full.pop("schema_version")
-    full.pop("tool")
+    t = report.target
+    # Built directly (not report_dict minus its header): the same keys in the same order.
     return {
         "record_version": RECORD_VERSION,
-        "repo_id": target["repo_id"],
-        "repo_type": target["repo_type"],
-        "source": target["source"],
-        "revision": target["revision"],
-        "sha": target["sha"],
+        "repo_id": t.repo_id,
+        "repo_type": t.repo_type._value_,
+        "source": t.source,
+        "revision": t.revision,
+        "sha": t.sha,
         "reason_families": list(report.reason_families),
-        **full,
+        "tool_version": report.tool_version,
+        "ruleset_version": report.ruleset_version,
+        "ruleset": {"pack": report.pack, "version": report.ruleset_version,
+                    "digest": report.ruleset_digest},
+        **verdict_dict(report),
     }
 
 

@@ -7,10 +7,13 @@ disagree, the text wins and the disagreement is reported.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from openaudit.licenses import Catalogue, LicenseEntry, SignalSet, TextScan, scan_text
 from openaudit.models import Evidence, FileText
+from openaudit.readme import LineMap
+
+README_LICENCE_SECTION = "README.md (licence section)"
 
 _OPEN_CATEGORIES = {"public-domain", "permissive", "copyleft"}
 
@@ -77,12 +80,19 @@ def resolve_terms(
     readme_licence_section: str | None,
     catalogue: Catalogue,
     signals: SignalSet,
+    *,
+    licence_section_lines: LineMap | None = None,
 ) -> TermsResult:
-    """Resolve metadata and texts into one judgement of the terms."""
+    """Resolve metadata and texts into one judgement of the terms.
+
+    ``licence_section_lines`` maps lines of ``readme_licence_section`` to README.md lines, so
+    its hits cite the README; without it they cite the line within the section.
+    """
     declared, meta_entries, unknown = _declared(licence_values, license_name, catalogue)
     file_scans, unreadable = _scan_files(licence_files, signals)
     readme_scans = (
-        [scan_text(readme_licence_section, "README.md (licence section)", signals)]
+        [at_readme_lines(scan_text(readme_licence_section, README_LICENCE_SECTION, signals),
+                         licence_section_lines)]
         if readme_licence_section
         else []
     )
@@ -97,6 +107,14 @@ def resolve_terms(
     return TermsResult(tuple(declared), tuple(effective), tuple(unknown), scans, text_restr,
                        tuple(families), tuple(mismatches), evidence,
                        tuple(sorted(f"{f.path} ({f.error})" for f in unreadable)))
+
+
+def at_readme_lines(scan: TextScan, lines: LineMap | None) -> TextScan:
+    """``scan`` with its hits' lines mapped to README.md lines (scans are memoised: a copy)."""
+    if lines is None or not scan.hits:
+        return scan
+    hits = tuple(replace(h, line=lines(h.line) or h.line) for h in scan.hits)
+    return replace(scan, hits=hits)
 
 
 def _declared(

@@ -24,7 +24,13 @@ from openaudit.records import is_error, record_key, record_problem
 
 def record_line(record: Mapping[str, Any]) -> str:
     """The JSONL line of a record, keys in the record's own (stable) order."""
-    return json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    return _ENCODE(record) + "\n"
+
+
+# ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
+# (any keyword but the defaults does); one encoder with the same settings, built once, writes
+# the same bytes.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

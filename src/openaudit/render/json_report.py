@@ -18,7 +18,6 @@ def evidence_dict(item: Evidence) -> dict[str, Any]:
 def report_dict(report: AuditReport) -> dict[str, Any]:
     """The report as plain, sorted, deterministic data."""
     t = report.target
-    counts = {o.value: sum(f.outcome is o for f in report.findings) for o in Outcome}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": "openaudit",
@@ -26,25 +25,43 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
         "ruleset_version": report.ruleset_version,
         "ruleset": {"pack": report.pack, "version": report.ruleset_version,
                     "digest": report.ruleset_digest},
-        "target": {"repo_id": t.repo_id, "repo_type": t.repo_type.value, "source": t.source,
+        "target": {"repo_id": t.repo_id, "repo_type": t.repo_type._value_, "source": t.source,
                    "revision": t.revision, "sha": t.sha},
-        "verdict": report.verdict.value,
+        **verdict_dict(report),
+    }
+
+
+def verdict_dict(report: AuditReport) -> dict[str, Any]:
+    """The report's keys from ``verdict`` on (shared with the batch record, built once)."""
+    # ``_value_`` is the member's value without the descriptor lookup ``.value`` costs; these
+    # run for every finding and pillar of every record of a dump.
+    findings: list[dict[str, Any]] = [
+        {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
+         "severity": f.severity._value_, "outcome": f.outcome._value_, "message": f.message,
+         "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
+         "evidence": [{"source": e.source, "line": e.line, "excerpt": e.excerpt}
+                      for e in f.evidence],
+         "waiver": f.waiver}
+        for f in report.findings
+    ]
+    counts = dict.fromkeys(_OUTCOME_VALUES, 0)
+    for finding in findings:
+        counts[finding["outcome"]] += 1
+    return {
+        "verdict": report.verdict._value_,
         "verdict_reason": report.verdict_reason,
         "gaps": list(report.gaps),
         "pillars": [
-            {"id": p.name, "title": p.title, "outcome": p.outcome.value, "group": p.gap_group,
+            {"id": p.name, "title": p.title, "outcome": p.outcome._value_, "group": p.gap_group,
              "rules": list(p.rule_ids)}
             for p in report.pillars
         ],
-        "findings": [
-            {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
-             "severity": f.severity.value, "outcome": f.outcome.value, "message": f.message,
-             "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
-             "evidence": [evidence_dict(e) for e in f.evidence], "waiver": f.waiver}
-            for f in report.findings
-        ],
+        "findings": findings,
         "summary": counts,
     }
+
+
+_OUTCOME_VALUES = tuple(o.value for o in Outcome)
 
 
 class JsonRenderer:
