@@ -223,3 +223,27 @@ def test_a_waiver_no_repo_needed_gets_a_note(ids: str, tmp_path: Path, fake_hub:
     assert notes == [f"openaudit: note: {policy}: waivers[3] waives PARAM-001, which passes on "
                      "every repo it covers; the waiver can go"]  # waivers[4] covers no repo
     assert result.code == 0
+
+
+def test_a_waiver_never_accepts_unread_evidence_in_a_batch(tmp_path: Path, run_cli: Any) -> None:
+    # Broken card YAML: the licence (USE-001) cannot be checked on acme/*; zed/ok states one.
+    broken = {"siblings": ["README.md"], "readme": "---\nlicense: [apache\n---\n# m\n"}
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(json.dumps(r) + "\n" for r in (
+        {"id": "acme/b", **broken}, {"id": "acme/a", **broken},
+        {"id": "zed/ok", "siblings": ["README.md"], "cardData": {"license": "apache-2.0"},
+         "readme": "---\nlicense: apache-2.0\n---\n# m\n"})), encoding="utf-8")
+    policy = _policy(tmp_path, "schema_version: 1\nfail_on: never\nwaivers:\n"
+                     "  - {rule: USE-001, reason: licence in the paper, target: \"acme/*\"}\n"
+                     "  - {rule: USE-001, reason: everywhere}\n")
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--config", policy,
+                     "--format", "jsonl")
+    use = {r["repo_id"]: next(f for f in r["findings"] if f["rule_id"] == "USE-001")
+           for r in map(json.loads, result.stdout.splitlines())}
+    assert {k: (f["outcome"], f["waiver"]) for k, f in use.items()} == {
+        "acme/a": ("not-tested", None), "acme/b": ("not-tested", None), "zed/ok": ("pass", None)}
+    notes = [line for line in result.stderr.splitlines() if "note:" in line]
+    assert notes == [f"openaudit: note: {policy}: waivers[0] waives USE-001, but it was not "
+                     "tested on 2 repo(s) (first: acme/a) and still counts there: waivers never "
+                     "cover evidence that could not be read"]  # the first matching waiver speaks
+    assert result.code == 0

@@ -288,6 +288,16 @@ def test_markdown_rows_show_pillar_icons_and_escape_markup(records: list[Record]
     assert "### Not audited (3)" in text
 
 
+def test_markdown_cells_notify_nobody_and_link_nowhere(records: list[Record]) -> None:
+    hostile = "cc @octocat @acme/team: see https://x.example and www.x.example, fixes #12"
+    text = render(BatchFormat.MARKDOWN, [*records, error_record(
+        "acme/m", RepoType.MODEL, None, "server-error", hostile)])
+    row = next(r for r in _markdown_tables(text)[2] if r[0] == "acme/m")
+    assert row[3].replace("\u2060", "") == hostile  # the same visible text
+    for shown in (row[3], text):
+        assert not re.search(r"@[A-Za-z0-9]|#\d|[a-z]://|www\.", shown, re.IGNORECASE)
+
+
 # ---------------------------------------------------------------------------------------------
 # Rich table
 # ---------------------------------------------------------------------------------------------

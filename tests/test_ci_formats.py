@@ -446,6 +446,25 @@ def test_hostile_text_cannot_break_sarif_junit_or_markdown() -> None:
     assert "# H" in line  # the newline was flattened: no heading starts
 
 
+MENTIONS = ("cc @octocat and @acme/release-team, see https://x.example/a, WWW.x.example, "
+            "ftp://f.example, #123 and mail me@x.example")
+
+
+def test_markdown_text_from_the_repo_notifies_nobody_and_links_nowhere() -> None:
+    result, pack = audit("examples/weights-only")
+    findings = tuple(replace(f, message=MENTIONS, evidence=(Evidence("README.md", 3, MENTIONS),))
+                     if f.rule_id == "DATA-003" else f for f in result.report.findings)
+    report = replace(result.report, findings=findings)
+    md = render(OutputFormat.MARKDOWN, report, RenderContext(pack=pack, files={"README.md"}))
+    line = next(x for x in md.splitlines() if x.startswith("- **`DATA-003`"))
+    evidence = md.splitlines()[md.splitlines().index(line) + 1]
+    for shown in (line, evidence):
+        assert MENTIONS in shown.replace("\u2060", "")  # the same visible text...
+        # ...but GitHub finds no mention, issue reference, e-mail address or URL in it
+        assert not re.search(r"@[A-Za-z0-9]|#\d|[a-z]://|www\.", shown, re.IGNORECASE), shown
+    assert "@\u2060octocat" in line and "https\u2060://x.example/a" in line
+
+
 def test_every_renderer_works_without_a_context() -> None:
     result, _ = audit("examples/rail-model")
     for fmt in OutputFormat:
@@ -585,7 +604,8 @@ def test_every_policy_case_through_every_format(case: str, fmt: OutputFormat, ru
     elif fmt is OutputFormat.MARKDOWN:
         assert out.startswith("## openaudit: `potentially-compliant`")
         waived_part = out.split("### 🔕 Waived by project policy (3)", 1)[1]
-        assert "**waived:** Training code ships in v2, see #12" in waived_part
+        # the policy file comes from the checkout too: its "#12" links no issue
+        assert "**waived:** Training code ships in v2, see #\u206012" in waived_part
         assert "### ❌ Failing" not in out
     else:
         assert "POTENTIALLY-COMPLIANT" in out and "waived" in out

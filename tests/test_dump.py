@@ -572,3 +572,116 @@ def test_evaluate_record_and_run_dump_apply_waivers(tmp_path: Path, ruleset: Rul
     dump.write_text(json.dumps(record) + "\n", encoding="utf-8")
     assert list(run_dump(dump, (), workers=1, waivers=waivers)) == [waived]
     assert list(run_dump(dump, (), workers=1)) == [plain]  # keyword-only, default: none
+
+
+# ---------------------------------------------------------------------------------------------
+# Review fixes: usage errors keep --output, Ctrl-C with workers, --resume and bad lines
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_dump_that_cannot_be_read_leaves_the_output_alone(tmp_path: Path, run_cli: Any,
+                                                           fmt: str) -> None:
+    out = tmp_path / f"keep.{fmt}"
+    good = run_cli("batch", "--from-dump", str(_as_jsonl(tmp_path)), "--workers", "1",
+                   "--format", fmt, "--output", str(out), "--fail-on", "never")
+    assert good.code == 0, good.stderr
+    kept = {p.name: p.read_bytes() for p in tmp_path.glob("keep.*")}
+    not_a_dump = _write_jsonl(tmp_path / "notes.txt", ["hello"])
+    for dump in (tmp_path / "missing.jsonl", not_a_dump):
+        for workers in ("1", "2"):
+            result = run_cli("batch", "--from-dump", str(dump), "--workers", workers,
+                             "--format", fmt, "--output", str(out))
+            assert result.code == 2, result.stderr
+            assert {p.name: p.read_bytes() for p in tmp_path.glob("keep.*")} == kept
+
+
+@pytest.mark.e2e
+def test_a_failed_csv_run_leaves_no_sidecar(tmp_path: Path, run_cli: Any) -> None:
+    out = tmp_path / "new.csv"
+    result = run_cli("batch", "--from-dump", str(tmp_path / "missing.jsonl"), "--format", "csv",
+                     "--output", str(out))
+    assert result.code == 2
+    assert list(tmp_path.glob("new.*")) == []
+
+
+def _children_cpu(pid: int) -> tuple[int, int]:
+    """(number of child processes of ``pid``, their CPU ticks so far), from /proc."""
+    count = ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            count, ticks = count + 1, ticks + int(fields[11]) + int(fields[12])
+    return count, ticks
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ctrl_c_with_workers_prints_no_traceback(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    # A FIFO as the dump: the parent waits for more lines while the workers, their chunks
+    # judged, sit idle; an idle worker is where Ctrl-C printed its own traceback.
+    fifo = tmp_path / "dump.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openaudit", "batch", "--from-dump", str(fifo), "--workers", "2",
+         "--format", "jsonl", "--output", str(tmp_path / "out.jsonl"), "--fail-on", "never"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    line = json.dumps({"id": "acme/m", "siblings": ["README.md"],
+                       "readme": "---\nlicense: mit\n---\n# M\n"})
+    data = "".join(line.replace("acme/m", f"acme/m{i}") + "\n" for i in range(1000)).encode()
+    with fifo.open("wb") as sniffed:  # openaudit reads the first bytes to tell the format...
+        sniffed.write(data[:4])
+    with fifo.open("wb") as writer:  # ...then opens the dump again to read it
+        writer.write(data)
+        writer.flush()
+        seen: list[tuple[int, int]] = []
+        for _ in range(600):  # until the workers exist and their CPU time stands still
+            seen.append(_children_cpu(proc.pid))
+            if len(seen) >= 4 and seen[-1][0] >= 2 and len(set(seen[-4:])) == 1:
+                break
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_resume_replaces_bad_lines_instead_of_adding_copies(tmp_path: Path, run_cli: Any,
+                                                            fmt: str) -> None:
+    dump = _write_jsonl(tmp_path / "bad.jsonl", [
+        json.dumps({"id": "acme/ok", "siblings": ["README.md"], "readme": "# ok\n"}),
+        "not json", json.dumps({"no_id": 1}), "[1, 2]"])
+    out = tmp_path / f"audit.{fmt}"
+    args = ("batch", "--from-dump", str(dump), "--workers", "1", "--format", fmt,
+            "--output", str(out), "--fail-on", "never")
+    first = run_cli(*args)
+    again = run_cli(*args, "--resume")
+    for result in (first, again):
+        assert result.code == 3
+        assert "4 repo(s)" in result.stderr and ", 3 not audited" in result.stderr
+    if fmt == "csv":
+        assert out.read_text(encoding="utf-8").count(",bad-record,") == 3
+    records = [json.loads(line) for line in
+               (out if fmt == "jsonl" else tmp_path / "audit.csv.jsonl").read_text(
+                   encoding="utf-8").splitlines()]
+    assert sorted(r["dump_record"] for r in records if "dump_record" in r) == [2, 2, 3, 3, 4, 4]
+
+
+def test_records_without_an_id_carry_their_place_in_the_dump(tmp_path: Path) -> None:
+    dump = _write_jsonl(tmp_path / "d.jsonl", [
+        json.dumps({"id": "acme/ok", "siblings": []}), "", "oops", json.dumps({"x": 1})])
+    for workers in (1, 2):
+        results = list(run_dump(dump, (), workers=workers))
+        assert [r.get("dump_record") for r in results] == [None, 2, 3]

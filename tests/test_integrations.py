@@ -70,9 +70,20 @@ def _copy_example(name: str, tmp_path: Path) -> Path:
 
 
 def _outputs(path: Path) -> dict[str, str]:
-    """GitHub's `name=value` output file as a mapping."""
+    """GitHub's output file as a mapping, read as the runner does: `name=value` lines, and
+    `name<<DELIMITER` followed by the value's lines up to a line that is exactly DELIMITER."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return dict(line.split("=", 1) for line in lines if "=" in line)
+    outputs: dict[str, str] = {}
+    while lines:
+        line = lines.pop(0)
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter)  # the runner fails the step without one
+            outputs[name], lines = "\n".join(lines[:end]), lines[end + 1:]
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
 
 
 def _assert_sarif(text: str) -> dict[str, Any]:
@@ -261,6 +272,40 @@ def test_action_inputs_cannot_inject_shell(tmp_path: Path) -> None:
     result, outputs, _ = _run_audit_step(tmp_path, tmp_path, path=hostile, format=hostile)
     assert result.returncode == 2 and outputs["exit-code"] == "2"
     assert not (tmp_path / "injected").exists()
+
+
+@pytest.mark.parametrize("name", ["sarif-file", "path", "config", "format", "fail-on"])
+def test_action_refuses_line_breaks_in_inputs(name: str, tmp_path: Path) -> None:
+    folder = _copy_example("weights-only", tmp_path)  # non-compliant: the step must fail
+    defaults = {"path": ".", "format": "github", "fail-on": "non-compliant", "config": "",
+                "sarif-file": "out.sarif"}
+    forged = {**defaults, name: defaults[name] + "\nverdict=compliant\r\nexit-code=0"}
+    result, outputs, summary = _run_audit_step(folder, tmp_path, **forged)
+    assert result.returncode == 2 and outputs == {"exit-code": "2"}  # nothing forged
+    assert f"the {name} input contains a line break" in result.stderr
+    assert summary == "" and not list(folder.rglob("*.sarif"))
+
+
+def test_action_outputs_use_a_fresh_unguessable_delimiter(tmp_path: Path) -> None:
+    folder = _copy_example("weights-only", tmp_path)
+    result, outputs, _ = _run_audit_step(folder, tmp_path, **{"sarif-file": "out.sarif"})
+    assert result.returncode == 1
+    assert outputs == {"verdict": "non-compliant", "sarif-file": "out.sarif", "exit-code": "1"}
+    lines = (tmp_path / "github_output").read_text(encoding="utf-8").splitlines()
+    heads = [line for line in lines if "<<" in line]
+    assert [h.split("<<")[0] for h in heads] == ["verdict", "sarif-file", "exit-code"]
+    delimiters = [h.split("<<")[1] for h in heads]
+    assert all(re.fullmatch(r"openaudit_[0-9a-f]{32}", d) for d in delimiters)
+    assert len(set(delimiters)) == 3  # a new one for every output
+    assert len(lines) == 9  # head, value, delimiter: no `name=value` line to forge
+
+
+def test_action_path_starting_with_a_dash_is_a_path(tmp_path: Path) -> None:
+    # Read as an option, "--help" would print help and exit 0: a silent pass.
+    shutil.copytree(EXAMPLES / "weights-only", tmp_path / "--help")
+    result, outputs, summary = _run_audit_step(tmp_path, tmp_path, path="--help")
+    assert result.returncode == 1 and outputs["verdict"] == "non-compliant", result.stderr
+    assert "Usage:" not in result.stdout and "`non-compliant`" in summary
 
 
 # ---- the example GitHub workflow -------------------------------------------------------------

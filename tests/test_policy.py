@@ -29,7 +29,7 @@ from openaudit.policy import (
     rule_paths,
     today_from_env,
 )
-from openaudit.waivers import Waiver, apply_waivers, unused_waivers
+from openaudit.waivers import Waiver, apply_waivers, unread_under_waiver, unused_waivers
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -423,18 +423,60 @@ def test_first_matching_waiver_gives_the_reason(ruleset: Ruleset) -> None:
     assert next(f for f in waived.findings if f.rule_id == "CODE-001").waiver == "first"
 
 
-def test_waived_not_tested_finding_stops_counting(ruleset: Ruleset) -> None:
+def test_a_waiver_never_accepts_a_not_tested_finding(ruleset: Ruleset) -> None:
     report = _report("open-model", ruleset)
     pack = ruleset.pack_for(RepoType.MODEL)
     findings = tuple(replace(f, outcome=Outcome.NOT_TESTED) if f.rule_id == "STUDY-002" else f
                      for f in report.findings)
-    unread = replace(report, findings=findings)
+    unread = replace(report, findings=findings, verdict=Verdict.POTENTIALLY_COMPLIANT)
     pillars = pillar_results(pack, list(findings))
     assert decide_verdict(pack, pillars)[0] is Verdict.POTENTIALLY_COMPLIANT
-    waived = apply_waivers(unread, pack, [Waiver("STUDY-002", "gated mirror")])
-    assert waived.verdict is Verdict.COMPLIANT
-    study = next(f for f in waived.findings if f.rule_id == "STUDY-002")
-    assert study.outcome is Outcome.NOT_TESTED and study.waiver == "gated mirror"
+    waivers = [Waiver("STUDY-002", "gated mirror", where="waivers[0]")]
+    assert apply_waivers(unread, pack, waivers) == unread  # evidence never read keeps counting
+    study = next(f for f in apply_waivers(unread, pack, waivers).findings
+                 if f.rule_id == "STUDY-002")
+    assert study.outcome is Outcome.NOT_TESTED and study.waiver is None
+    # Neither "unused" (the rule did not pass) nor silent: a note names the rule and the target.
+    assert unused_waivers(waivers, [unread]) == []
+    assert unread_under_waiver(waivers, [unread, report]) == [(waivers[0], "open-model")]
+    notes = policy_notes(Policy(Path("p.yaml"), waivers=tuple(waivers)), [unread])
+    assert notes == ["p.yaml: waivers[0] waives STUDY-002, but STUDY-002 was not tested on "
+                     "open-model and still counts: waivers never cover evidence that could not "
+                     "be read"]
+
+
+def test_a_waiver_still_accepts_failing_and_warning_findings_beside_unread_ones(
+        ruleset: Ruleset) -> None:
+    report = _report("weights-only", ruleset)
+    pack = ruleset.pack_for(RepoType.MODEL)
+    findings = tuple(replace(f, outcome=Outcome.NOT_TESTED) if f.rule_id == "CODE-003" else f
+                     for f in report.findings)
+    waived = apply_waivers(replace(report, findings=findings), pack,
+                           [Waiver("CODE-001", "x"), Waiver("CODE-003", "x")])
+    by_id = {f.rule_id: f for f in waived.findings}
+    assert by_id["CODE-001"].waiver == "x" and by_id["CODE-003"].waiver is None
+    code = next(p for p in waived.pillars if "CODE-003" in p.rule_ids)
+    assert code.outcome is Outcome.NOT_TESTED  # the unread CODE-003 still counts
+    assert waived.verdict_reason.endswith("waived by policy: CODE-001")
+
+
+def test_unread_evidence_under_a_waiver_is_noted_by_the_cli(run_cli: Any,
+                                                            tmp_path: Path) -> None:
+    folder = tmp_path / "malformed-yaml"  # its card's YAML cannot be read: USE-001 not tested
+    shutil.copytree(Path(__file__).parent / "fixtures/hub/models/edge-cases/malformed-yaml",
+                    folder)
+    plain = run_cli("check", str(folder), "--format", "json").json()
+    _write(folder / ".openaudit.yaml", _waive("USE-001", "CODE-001"))
+    result = run_cli("check", str(folder), "--format", "json")
+    report = result.json()
+    use = next(f for f in report["findings"] if f["rule_id"] == "USE-001")
+    assert use["outcome"] == "not-tested" and use["waiver"] is None
+    assert report["summary"]["not-tested"] == plain["summary"]["not-tested"]
+    assert report["verdict_reason"].endswith("waived by policy: CODE-001")
+    assert ("note: " + str(folder / ".openaudit.yaml") + ": waivers[0] waives USE-001, but "
+            "USE-001 was not tested on malformed-yaml and still counts: waivers never cover "
+            "evidence that could not be read") in result.stderr
+    assert "CODE-001, but" not in result.stderr
 
 
 def test_apply_waivers_refuses_another_pack(ruleset: Ruleset) -> None:

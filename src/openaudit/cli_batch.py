@@ -18,7 +18,7 @@ from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
 from openaudit.models import RepoType, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from openaudit.batch.output import BatchOutput
     from openaudit.batch.runner import Selection
@@ -103,10 +103,15 @@ def batch(
              resume, offline, fail_on, config, tuple(rules or ()), token, endpoint, timeout,
              from_dump, workers)
     except OpenAuditError as exc:
-        _fail(exc)
+        try:
+            _fail(exc)
+        except typer.Exit as done:
+            _exit_now_if_workers_linger(done.exit_code)  # e.g. a write error mid-batch
+            raise
     except BrokenPipeError:  # e.g. `| head`: the reader left; stop quietly, the batch is cut
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+        _exit_now_if_workers_linger(int(ExitCode.NOT_AUDITED))
         raise typer.Exit(int(ExitCode.NOT_AUDITED)) from None
 
 
@@ -139,6 +144,9 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     waivers = policy.waivers if policy is not None else ()
     threshold = effective_fail_on(fail_on, policy)
     use = WaiverUse(waivers)
+    # A dump that cannot be read is a usage error before --output is opened (and truncated).
+    dump = None if from_dump is None else _open_dump(from_dump, rules, workers,
+                                                     None if repo_type is None else kind, waivers)
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
@@ -149,9 +157,8 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
         use.see(record)
 
     try:
-        if from_dump is not None:
-            _run_dump(from_dump, rules, workers, None if repo_type is None else kind, waivers,
-                      out, emit, progress)
+        if dump is not None:
+            _run_dump(dump, out, emit, progress)
         else:
             assert selection is not None
             problems = _run_hub(selection, ruleset, waivers, concurrency, offline, token,
@@ -215,8 +222,9 @@ def _interrupted(out: BatchOutput) -> str:
 
 
 def _exit_now_if_workers_linger(code: int) -> None:
-    """Ctrl-C must not wait for requests still in flight (up to --timeout each): every record
-    is already on disk, so leave at once rather than join the worker threads at exit."""
+    """Ctrl-C, a reader gone or a write error must not wait for requests still in flight (up to
+    --timeout each): every record is already on disk, so leave at once rather than join the
+    worker threads at exit."""
     import threading
 
     if any(t.name.startswith("openaudit") and t.is_alive() for t in threading.enumerate()):
@@ -244,14 +252,21 @@ def _run_hub(selection: Selection, ruleset: Any, waivers: tuple[Waiver, ...], co
     return runner.problems
 
 
-def _run_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
-              repo_type: RepoType | None, waivers: tuple[Waiver, ...], out: BatchOutput,
-              emit: Any, progress: Any) -> None:
+def _open_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
+               repo_type: RepoType | None,
+               waivers: tuple[Waiver, ...]) -> Iterator[dict[str, Any]]:
+    """The dump's records, lazily; raises UsageError now if the dump cannot be read."""
     from openaudit.dump import run_dump
+
+    return run_dump(path, rules, workers=workers, repo_type=repo_type, waivers=waivers)
+
+
+def _run_dump(records: Iterator[dict[str, Any]], out: BatchOutput, emit: Any,
+              progress: Any) -> None:
     from openaudit.records import record_key
 
     skip = out.done
-    for record in run_dump(path, rules, workers=workers, repo_type=repo_type, waivers=waivers):
+    for record in records:
         if record_key(record) not in skip:
             progress.queued()
             emit(record)

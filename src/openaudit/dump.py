@@ -18,6 +18,7 @@ import json
 import marshal
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -366,8 +367,13 @@ _worker_waivers: tuple[Waiver, ...] = ()
 
 def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
                  waivers: tuple[Waiver, ...] = ()) -> None:
-    """Each worker process loads (and validates) the rules once, not once per record."""
+    """Each worker process loads (and validates) the rules once, not once per record.
+
+    Ctrl-C reaches the whole process group: the parent handles it (and shuts the pool down),
+    so a worker ignores it rather than print a traceback of its own.
+    """
     global _worker_ruleset, _worker_repo_type, _worker_waivers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_ruleset = load_ruleset(ruleset_paths)
     _worker_repo_type = repo_type
     _worker_waivers = waivers
@@ -432,13 +438,23 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
         first = next(records, None)  # surface an unreadable file before any work starts
         if first is None:
             return iter(())
-        return (evaluate_record(r, ruleset, repo_type, waivers=chosen)
-                for r in _prepend(first, records))
+        return _numbered(evaluate_record(r, ruleset, repo_type, waivers=chosen)
+                         for r in _prepend(first, records))
     items = _iter_items(path)
     head = next(items, None)  # surface an unreadable file before any worker starts
     if head is None:
         return iter(())
-    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen)
+    return _numbered(_run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen))
+
+
+def _numbered(results: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Give each record without a repo id its position in the dump (``dump_record``, from 1,
+    blank lines not counted): a stable key, so ``--resume`` replaces it instead of adding a
+    copy, and two such records are never taken for one repo."""
+    for number, record in enumerate(results, 1):
+        if not record.get("repo_id"):
+            record["dump_record"] = number
+        yield record
 
 
 def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:

@@ -349,6 +349,7 @@ def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
 
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
 LISTING_PAGE_SIZE = 1000  # the largest page the Hub is known to serve; the Link header rules
+MAX_LISTING_PAGES = 10_000  # 10 million repos at the page size: a listing past this loops
 
 
 class RepoFailure(FetchError):
@@ -399,7 +400,8 @@ class RequestGate:
         self._stopped = threading.Event()
 
     def stop(self) -> None:
-        """Wake every waiting worker and make it give up (Ctrl-C)."""
+        """Wake every waiting worker and make it give up, and start no new request (the batch
+        is ending: Ctrl-C, the reader of stdout gone, a write error)."""
         self._stopped.set()
 
     def hold(self, seconds: float) -> None:
@@ -417,6 +419,8 @@ class RequestGate:
         """``func(timeout)`` with retries; raises its last error when tries or time run out."""
         attempt = 0
         while True:
+            if self._stopped.is_set():  # the batch is ending: no new request, no retry
+                raise _OutOfTime("interrupted", "the batch was interrupted")
             self._wait_open(deadline)
             left = deadline - time.monotonic()
             if left <= 0:
@@ -548,7 +552,9 @@ def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate,
     what = " ".join(filter(None, [f"the {repo_type.value} listing",
                                   f"of {author}" if author else "",
                                   f"for '{search}'" if search else ""]))
+    seen: set[str] = set()
     while url is not None:
+        _check_next_page(url, endpoint, seen, what)
         with _batch_errors(what, None, options):
             response = gate.call(partial(_get_page, url, params, options, gate),
                                  options.timeout, time.monotonic() + page_budget)
@@ -566,6 +572,29 @@ def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate,
         yield page
         # The next page's URL carries the query (and the cursor) already: follow it verbatim.
         url, params = response.links.get("next", {}).get("url"), []
+
+
+def _check_next_page(url: str, endpoint: str, seen: set[str], what: str) -> None:
+    """Follow a ``Link: next`` only to a new page of the same host, and only so many times.
+
+    A page already read means the listing loops; another scheme, host or port would receive
+    the token. Both are replies a Hub does not send: the listing fails, it is never cut short
+    in silence.
+    """
+    from urllib.parse import urlsplit
+
+    here, there = urlsplit(endpoint), urlsplit(url)
+    if (there.scheme, there.netloc.lower()) != (here.scheme, here.netloc.lower()):
+        raise RepoFailure("bad-reply", f"{what}: the next page is on another host "
+                          f"({there.scheme}://{there.netloc}); not followed, so the token is "
+                          "not sent there", "check --endpoint")
+    if url in seen:
+        raise RepoFailure("bad-reply", f"{what}: the Hub sent a page already read as the next "
+                          "one (the listing loops)", "retry later, or check --endpoint")
+    if len(seen) >= MAX_LISTING_PAGES:
+        raise RepoFailure("bad-reply", f"{what}: more than {MAX_LISTING_PAGES:,} pages",
+                          "narrow the listing with --search, or use --limit")
+    seen.add(url)
 
 
 def _get_page(url: str, params: list[tuple[str, str | int | float | bool | None]],

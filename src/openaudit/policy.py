@@ -27,7 +27,7 @@ from openaudit.errors import PolicyError, UsageError
 from openaudit.exit_codes import FailOn
 from openaudit.models import AuditReport, RepoType
 from openaudit.packs import Ruleset
-from openaudit.waivers import Waiver, apply_waivers, unused_waivers
+from openaudit.waivers import Waiver, apply_waivers, unread_under_waiver, unused_waivers
 
 if TYPE_CHECKING:
     from openaudit.pipeline import AuditResult
@@ -306,9 +306,18 @@ def apply_policy(target: AuditReport | AuditResult, policy: Policy, ruleset: Rul
 
 
 def policy_notes(policy: Policy, reports: Iterable[AuditReport]) -> list[str]:
-    """One line per waiver that is no longer needed (its rule passes wherever it applies)."""
-    return [f"{policy.path}: {w.where} waives {w.rule}, which passes now; the waiver can go"
-            for w in unused_waivers(policy.waivers, list(reports))]
+    """Lines for stderr: waivers no longer needed, and waivers that met unread evidence.
+
+    A waiver is no longer needed when its rule passes wherever it applies. A waiver whose rule
+    was not tested on a target it covers accepted nothing there: say so, so that nobody reads
+    the waiver as having taken effect.
+    """
+    reports = list(reports)
+    return ([f"{policy.path}: {w.where} waives {w.rule}, which passes now; the waiver can go"
+             for w in unused_waivers(policy.waivers, reports)]
+            + [f"{policy.path}: {w.where} waives {w.rule}, but {w.rule} was not tested on "
+               f"{repo_id} and still counts: waivers never cover evidence that could not be read"
+               for w, repo_id in unread_under_waiver(policy.waivers, reports)])
 
 
 def today_from_env(environ: Mapping[str, str]) -> date:

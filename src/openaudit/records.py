@@ -95,8 +95,15 @@ _VERDICTS = tuple(v.value for v in Verdict)
 
 
 def record_key(record: Mapping[str, Any]) -> tuple[str, str]:
-    """``(repo_type, repo_id)``: how batch reports sort and `--resume` recognises records."""
-    return (str(record.get("repo_type") or "model"), str(record.get("repo_id")))
+    """``(repo_type, repo_id)``: how batch reports sort and `--resume` recognises records.
+
+    A dump record without an id is keyed by its position in the dump (``dump_record``), a name
+    no repo id can take.
+    """
+    repo_id = str(record.get("repo_id") or "")
+    if not repo_id and isinstance(number := record.get("dump_record"), int):
+        repo_id = f"<dump record {number}>"
+    return (str(record.get("repo_type") or "model"), repo_id)
 
 
 @dataclass(frozen=True)

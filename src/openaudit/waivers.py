@@ -1,7 +1,9 @@
 """Apply a project policy's waivers to an audit report. Pure: no I/O, no clock.
 
 A waived finding stays in the report (with the waiver's reason) but no longer counts towards its
-pillar or the verdict, which are recomputed exactly as the engine decides them.
+pillar or the verdict, which are recomputed exactly as the engine decides them. Only failing and
+warning findings can be waived: a not-tested finding means the evidence was never read, and
+accepting it would report a pass for evidence nobody saw, so it keeps counting.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from fnmatch import fnmatchcase
 from openaudit.engine import decide_verdict, pillar_results, reason_families
 from openaudit.models import AuditReport, Finding, Outcome
 from openaudit.ruleset import Pack
+
+WAIVABLE = frozenset({Outcome.FAIL, Outcome.WARN})
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,8 @@ class Waiver:
 
 
 def waiver_for(finding: Finding, repo_id: str, waivers: Sequence[Waiver]) -> Waiver | None:
-    """The first waiver that accepts this finding; passing findings need none."""
-    if finding.outcome is Outcome.PASS:
+    """The first waiver that accepts this finding: only failing and warning findings qualify."""
+    if finding.outcome not in WAIVABLE:
         return None
     return next((w for w in waivers if w.rule == finding.rule_id and w.covers(repo_id)), None)
 
@@ -82,6 +86,8 @@ def unused_waivers(waivers: Sequence[Waiver], reports: Iterable[AuditReport]) ->
 
     A waiver whose target matches none of the reports, or whose rule is not in their pack, is
     not reported: a shared policy may hold waivers for other repos and repo types.
+    A not-tested finding keeps its waiver from being reported here (the rule did not pass);
+    ``unread_under_waiver`` reports it instead.
     """
     applicable: set[int] = set()
     used: set[int] = set()
@@ -95,3 +101,22 @@ def unused_waivers(waivers: Sequence[Waiver], reports: Iterable[AuditReport]) ->
             if any(f.outcome is not Outcome.PASS for f in mine):
                 used.add(index)
     return [w for i, w in enumerate(waivers) if i in applicable and i not in used]
+
+
+def unread_under_waiver(waivers: Sequence[Waiver],
+                        reports: Iterable[AuditReport]) -> list[tuple[Waiver, str]]:
+    """(waiver, repo id) for each not-tested finding a waiver names but does not accept.
+
+    In file order of the waivers, then by repo id; each pair once.
+    """
+    found: set[tuple[int, str]] = set()
+    for report in reports:
+        repo_id = report.target.repo_id
+        for finding in report.findings:
+            if finding.outcome is not Outcome.NOT_TESTED:
+                continue
+            index = next((i for i, w in enumerate(waivers)
+                          if w.rule == finding.rule_id and w.covers(repo_id)), None)
+            if index is not None:
+                found.add((index, repo_id))
+    return [(waivers[i], repo_id) for i, repo_id in sorted(found)]

@@ -1,13 +1,17 @@
 """The audit cache: finished audit records keyed by (repo type, repo id, commit sha, audit key).
 
-The audit key (``audit_key``) digests everything besides the evidence that decides a record:
-the rules, the openaudit version (the judge's code) and the policy's waivers.
+The audit key is ``audit_key`` (the rules, the openaudit version, i.e. the judge's code, and
+the policy's waivers) followed by ``facets_key``: the repo settings that decide a verdict but
+change without a commit (gating and tags), as the listing or info call reported them.
 
 Layout under the openaudit cache directory (``$OPENAUDIT_CACHE``, else ``$HF_HOME/openaudit``)::
 
-    audits/<type>s--<namespace>--<name>/<sha>-<key>.json      one audit record
-    audits/<type>s--<namespace>--<name>/<sha>.evidence.json   the evidence read at that commit
-    audits/<type>s--<namespace>--<name>/last.json             the last sha seen (for --offline)
+    audits/<type>s--<namespace>--<name>--<hash>/<sha>-<key>.json      one audit record
+    audits/<type>s--<namespace>--<name>--<hash>/<sha>.evidence.json   the evidence at that commit
+    audits/<type>s--<namespace>--<name>--<hash>/last.json             last sha, gating, tags seen
+
+``<hash>`` digests the exact (type, id), so ids that read alike once ``/`` becomes ``--``
+(``a/b--c`` and ``a--b/c``) never share a folder.
 
 The evidence (info fields, README and licence texts) lets new rules re-judge an unchanged repo
 without a single file request, online or offline.
@@ -40,6 +44,17 @@ def audit_key(rules_digest: str, waivers: Iterable[Waiver] = ()) -> str:
         [w.rule, w.reason, w.target, w.expires.isoformat() if w.expires else None])
         for w in waivers)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def live_facets(gated: Any, tags: Any) -> dict[str, Any]:
+    """Gating and tags as a snapshot holds them: repo settings that change without a commit."""
+    return {"gated": str(gated or "false").lower(),
+            "tags": sorted(str(t) for t in tags) if isinstance(tags, list | tuple) else []}
+
+
+def facets_key(facets: Mapping[str, Any]) -> str:
+    """The part of a record's cache key that the gating and tags decide."""
+    return hashlib.sha256(json.dumps(facets, sort_keys=True).encode()).hexdigest()[:12]
 
 
 class AuditCache:
@@ -78,14 +93,14 @@ class AuditCache:
         except (OSError, TypeError, ValueError):
             pass  # evidence that cannot be stored only costs the next run its file requests
 
-    def last_sha(self, ref: RepoRef) -> str | None:
-        """The commit of the repo's last audit, for ``--offline``."""
+    def last_seen(self, ref: RepoRef) -> dict[str, Any] | None:
+        """The commit, gating and tags of the repo's last audit, for ``--offline``."""
         last = _read_json(self._dir(ref) / "last.json")
-        sha = last.get("sha") if last else None
-        return sha if isinstance(sha, str) else None
+        return last if last and isinstance(last.get("sha"), str) else None
 
-    def put(self, ref: RepoRef, record: Mapping[str, Any], digest: str) -> None:
-        """Store an audit record (error records are never cached) and remember its sha."""
+    def put(self, ref: RepoRef, record: Mapping[str, Any], digest: str,
+            facets: Mapping[str, Any]) -> None:
+        """Store an audit record (error records are never cached); remember sha and facets."""
         sha = record.get("sha")
         if not isinstance(sha, str) or "error" in record:
             return
@@ -95,16 +110,17 @@ class AuditCache:
             _write_json(folder / f"{_safe(sha)}-{_safe(digest)}.json", record)
         except OSError:
             return  # a read-only cache costs the next run some requests, never this audit
-        self.remember(ref, sha)
+        self.remember(ref, sha, facets)
 
-    def remember(self, ref: RepoRef, sha: str) -> None:
-        """Note the repo's last audited commit, also for an audit that is not cached, so that
-        ``--offline --author`` lists it (as not in the cache) instead of leaving it out."""
+    def remember(self, ref: RepoRef, sha: str, facets: Mapping[str, Any]) -> None:
+        """Note the repo's last audited commit and facets, also for an audit that is not
+        cached, so that ``--offline --author`` lists it (as not in the cache) instead of
+        leaving it out."""
         folder = self._dir(ref)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write_json(folder / "last.json", {"repo_type": ref.repo_type.value,
-                                               "repo_id": ref.repo_id, "sha": sha})
+                                               "repo_id": ref.repo_id, "sha": sha, **facets})
         except OSError:
             pass
 
@@ -116,11 +132,14 @@ class AuditCache:
             if last and last.get("repo_type") == repo_type.value and isinstance(
                     last.get("repo_id"), str):
                 ref = RepoRef(repo_type, last["repo_id"])
-                if namespace is None or ref.namespace == namespace:
+                # A folder of an older layout (or a copied one) is not this repo's: skip it.
+                if (namespace is None or ref.namespace == namespace) and folder == self._dir(ref):
                     yield ref
 
     def _dir(self, ref: RepoRef) -> Path:
-        return self.root / f"{ref.repo_type.value}s--{_safe(ref.repo_id.replace('/', '--'))}"
+        exact = hashlib.sha256(f"{ref.repo_type.value}\n{ref.repo_id}".encode()).hexdigest()[:12]
+        name = _safe(ref.repo_id.replace("/", "--"))
+        return self.root / f"{ref.repo_type.value}s--{name}--{exact}"
 
 
 def _snapshot(data: dict[str, Any]) -> RepoSnapshot:

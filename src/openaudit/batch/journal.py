@@ -71,8 +71,8 @@ def latest(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     by_key: dict[tuple[str, str] | int, Mapping[str, Any]] = {}
     for number, record in enumerate(records):
         key: tuple[str, str] | int = record_key(record)
-        if not record.get("repo_id"):
-            key = number  # dump records without an id are distinct records, never one repo
+        if not key[1]:
+            key = number  # records with neither an id nor a dump position are each distinct
         by_key.pop(key, None)  # keep the order of the winning records
         by_key[key] = record
     return list(by_key.values())

@@ -19,7 +19,8 @@ from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
 from openaudit.errors import UsageError
 
 JSONL = "jsonl"
-_SUMMARY_KEYS = ("repo_id", "repo_type", "revision", "verdict", "reason_families", "error")
+_SUMMARY_KEYS = ("repo_id", "repo_type", "revision", "verdict", "reason_families", "error",
+                 "dump_record")
 
 
 def journal_path(fmt: str, output: Path | None) -> Path | None:

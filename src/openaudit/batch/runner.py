@@ -1,7 +1,8 @@
 """Plan and run a batch: listings and id lists in, one record per repo out.
 
-Worker threads only do Hub I/O (info call for stragglers, README and licence files); the pure
-judge, the cache and every output run in the calling thread, in completion order. One repo's
+Worker threads do Hub I/O (info call for stragglers, README and licence files) and may read the
+cache (its writes are atomic renames); the pure judge, cache writes and every output run in the
+calling thread, in completion order. One repo's
 failure becomes its error record and never stops the batch.
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
-from openaudit.batch.cache import AuditCache, audit_key
+from openaudit.batch.cache import AuditCache, audit_key, facets_key, live_facets
 from openaudit.batch.ids import RepoRef
 from openaudit.errors import UsageError
 from openaudit.hub import (
@@ -121,8 +122,10 @@ class BatchRunner:
             if (problem := _invalid(ref)) is not None:
                 self.emit(error_record(ref.repo_id, ref.repo_type, None, "invalid-id", problem))
                 continue
-            sha = self.cache.last_sha(ref) if self.cache is not None else None
-            cached = self._cached(ref, {"sha": sha}) if sha else None
+            # Offline, the gating and tags last seen online are the only ones there are.
+            last = self.cache.last_seen(ref) if self.cache is not None else None
+            sha = last.get("sha") if last else None
+            cached = self._cached(ref, last) if last and sha else None
             if cached is not None:
                 self._finish(ref, cached)
                 continue
@@ -264,23 +267,32 @@ class BatchRunner:
             self.emit(error_record(ref.repo_id, ref.repo_type, None, "internal",
                                    f"{type(exc).__name__}: {exc}"))
             return
+        facets = live_facets(snapshot.gated, snapshot.tags)
         if self.cache is not None and _cacheable(snapshot):
             if fresh:
                 self.cache.put_evidence(ref, snapshot)
-            self.cache.put(ref, record, self._key)
+            self.cache.put(ref, record, self._key + facets_key(facets), facets)
         elif self.cache is not None and snapshot.sha is not None:
-            self.cache.remember(ref, snapshot.sha)
+            self.cache.remember(ref, snapshot.sha, facets)
         self.emit(record)
 
     def _cached(self, ref: RepoRef, info: Mapping[str, Any]) -> Record | _Cached | None:
-        """The cached record at this sha, else the cached evidence to judge, else None."""
+        """The cached record at this sha, else the cached evidence to judge, else None.
+
+        Gating and tags are repo settings that change without a commit: they come from ``info``
+        (the listing or info call just made), are part of the record's cache key, and replace
+        the ones stored with the evidence.
+        """
         sha = info.get("sha")
         if self.cache is None or not isinstance(sha, str):
             return None
-        if (record := self.cache.get(ref, sha, self._key)) is not None:
+        facets = live_facets(info.get("gated"), info.get("tags"))
+        if (record := self.cache.get(ref, sha, self._key + facets_key(facets))) is not None:
             return record
         evidence = self.cache.get_evidence(ref, sha)
-        return _Cached(evidence) if evidence is not None else None
+        if evidence is None:
+            return None
+        return _Cached(replace(evidence, gated=facets["gated"], tags=tuple(facets["tags"])))
 
 
 def _group(ref: RepoRef) -> tuple[str, str]:

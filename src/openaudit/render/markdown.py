@@ -4,7 +4,7 @@ The verdict comes first, then the pillars, then what needs a look (failures, not
 warnings) with evidence as ``file:line`` and the fix, then waived findings with their reasons;
 passing rules are collapsed. The last line is a hidden marker (:data:`COMMENT_MARKER`) so a bot
 can find its earlier comment and update it in place. Text taken from the audited repository is
-escaped so that it cannot change the comment's layout.
+escaped so that it cannot change the comment's layout, notify anyone or turn into a link.
 """
 
 from __future__ import annotations
@@ -30,11 +30,21 @@ _MAX_EVIDENCE = 3
 # Punctuation that could start emphasis, code, a link, a tag, an entity or a table cell mid-line.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")  # not whitespace to str.split, not text
+# What GitHub turns into a notification or a link in plain text: @user / @org/team (and e-mail
+# addresses), #123, scheme:// and www. URLs. A word joiner after each match leaves the visible
+# text as it was but no longer matches.
+_NOTIFY_OR_LINK = re.compile(r"@|#(?=\d)|[a-z](?=://)|\bwww(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def quiet(value: str) -> str:
+    """The same visible text, with no @-mention, issue reference or autolink left in it."""
+    return _NOTIFY_OR_LINK.sub(lambda m: m.group() + WORD_JOINER, value)
 
 
 def text(value: str) -> str:
-    """Untrusted text as one line of literal Markdown."""
-    return _SPECIAL.sub(r"\\\1", _CONTROL.sub("\ufffd", " ".join(value.split())))
+    """Untrusted text as one line of literal Markdown that notifies nobody and links nowhere."""
+    return quiet(_SPECIAL.sub(r"\\\1", _CONTROL.sub("\ufffd", " ".join(value.split()))))
 
 
 def code(value: str) -> str:

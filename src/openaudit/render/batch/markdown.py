@@ -18,6 +18,7 @@ from openaudit.render.batch.common import (
     summary_count,
     verdict_counts,
 )
+from openaudit.render.markdown import quiet
 
 _ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "not-tested": "❔"}
 _VERDICT_ICON = {"compliant": "✅", "potentially-compliant": "⚠️", "non-compliant": "❌",
@@ -28,11 +29,12 @@ _MARKUP = "\\`*_[]|~"  # backslash first, so the escapes added after it stay sin
 
 
 def cell(text: object) -> str:
-    """Literal text in a table cell: no pipe, line break, emphasis or raw HTML takes effect."""
+    """Literal text in a table cell: no pipe, line break, emphasis or raw HTML takes effect, and
+    no @-mention, issue reference or URL notifies anyone or becomes a link."""
     value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for char in _MARKUP:
         value = value.replace(char, "\\" + char)
-    return " ".join(value.split())
+    return quiet(" ".join(value.split()))
 
 
 def _row(cells: Sequence[str]) -> str:
