@@ -622,6 +622,7 @@ def _children_cpu(pid: int) -> tuple[int, int]:
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_ctrl_c_with_workers_prints_no_traceback(tmp_path: Path) -> None:
+    import contextlib
     import os
     import signal
     import subprocess
@@ -638,8 +639,12 @@ def test_ctrl_c_with_workers_prints_no_traceback(tmp_path: Path) -> None:
     line = json.dumps({"id": "acme/m", "siblings": ["README.md"],
                        "readme": "---\nlicense: mit\n---\n# M\n"})
     data = "".join(line.replace("acme/m", f"acme/m{i}") + "\n" for i in range(1000)).encode()
-    with fifo.open("wb") as sniffed:  # openaudit reads the first bytes to tell the format...
-        sniffed.write(data[:4])
+    with fifo.open("wb", buffering=0) as sniffed:  # openaudit reads the first bytes to tell
+        sniffed.write(data[:4])                      # the format, then closes the file...
+        with contextlib.suppress(BrokenPipeError):
+            for _ in range(50):  # ...which this write finds out (bounded)
+                sniffed.write(b"\n")
+                time.sleep(0.01)
     with fifo.open("wb") as writer:  # ...then opens the dump again to read it
         writer.write(data)
         writer.flush()

@@ -70,9 +70,9 @@ def latest(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """One record per repo, the last one written winning (a resumed retry replaces an error)."""
     by_key: dict[tuple[str, str] | int, Mapping[str, Any]] = {}
     for number, record in enumerate(records):
-        key: tuple[str, str] | int = record_key(record)
-        if not key[1]:
-            key = number  # records with neither an id nor a dump position are each distinct
+        repo: tuple[str, str] = record_key(record)
+        # Records with neither an id nor a dump position are each distinct, never one repo.
+        key: tuple[str, str] | int = repo if repo[1] else number
         by_key.pop(key, None)  # keep the order of the winning records
         by_key[key] = record
     return list(by_key.values())
