@@ -178,8 +178,8 @@ def test_json_document_holds_the_summary_and_sorted_records(records: list[Record
     assert [(f["repo_type"], f["repo_id"], f["kind"]) for f in summary["failed"]] == sorted(
         (r["repo_type"], r["repo_id"], r["error"]["kind"]) for r in failed(records))
     assert summary["rulesets"] == sorted(
-        {f"{r['ruleset']['pack']} {r['ruleset']['version']} (digest {r['ruleset']['digest']})"
-         for r in audited(records)})
+        {f"{r['ruleset']['pack']} {r['ruleset']['version']} "
+         f"(ruleset digest {r['ruleset']['digest']})" for r in audited(records)})
 
 
 # ---------------------------------------------------------------------------------------------

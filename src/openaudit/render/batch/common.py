@@ -95,10 +95,14 @@ def verdict_counts(records: Sequence[Record]) -> dict[str, int]:
 
 
 def generation_info(records: Sequence[Record]) -> dict[str, list[str]]:
-    """The tool versions and rule packs (pack version digest) the records were made with."""
+    """The tool versions and rule packs the records were made with.
+
+    The digest is the ruleset's (every pack, the licence catalogue, the text signals), so packs
+    judged by one ruleset show the same one.
+    """
     tools = sorted({str(r.get("tool_version")) for r in audited(records)})
     packs = sorted({
-        f"{rs.get('pack')} {rs.get('version')} (digest {rs.get('digest')})"
+        f"{rs.get('pack')} {rs.get('version')} (ruleset digest {rs.get('digest')})"
         for r in audited(records) for rs in [r.get("ruleset") or {}]
     })
     return {"tool_versions": tools, "rulesets": packs}
