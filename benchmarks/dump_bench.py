@@ -46,20 +46,12 @@ print(json.dumps({"seconds": time.perf_counter() - start, "counts": counts}))
 
 def fixture_records() -> list[dict[str, Any]]:
     """One dump record per golden fixture repo, as an exporter with read access would write."""
-    from fakehub import FakeHub
-    from openaudit.facts import is_licence_file
+    from fixture_dump import fixture_items
 
-    hub = FakeHub(FIXTURES)
     records = []
-    for folder in sorted(FIXTURES.glob("*/*/*")):
-        kind, ns, name = folder.parts[-3:]
-        repo = hub.repo(kind, ns, name)
-        assert repo is not None
-        item = repo.info()
-        files = {p: (folder / p).read_bytes().decode("utf-8", "replace")
-                 for p in repo.files() if p == "README.md" or is_licence_file(p)}
+    for kind, item, files in fixture_items():
         records.append({
-            "id": item["id"], "type": kind.removesuffix("s"), "sha": item["sha"],
+            "id": item["id"], "type": kind, "sha": item["sha"],
             "gated": item.get("gated"), "tags": item.get("tags"), "siblings": item["siblings"],
             "cardData": item.get("cardData"), "lastModified": item.get("lastModified"),
             "library_name": item.get("library_name"), "pipeline_tag": item.get("pipeline_tag"),

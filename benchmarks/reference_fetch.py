@@ -19,15 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-# The same licence-like names openaudit reads (LICENSE*, COPYING*, USE_POLICY*, NOTICE*, …).
-_LICENCE = re.compile(r"^(licen[cs]e|copying|use_policy|notices?)([._-].*)?$|"
-                      r"licen[cs]e.*\.(md|txt)$|acceptable[_-]?use", re.I)
-_NOT_TEXT = re.compile(r"\.(png|jpe?g|gif|svg|pdf|py|js|json|ya?ml|bin|zip|gz)$", re.I)
 _EXPAND = ["cardData", "gated", "tags", "sha", "siblings", "lastModified", "library_name",
            "pipeline_tag", "baseModels"]
 
@@ -36,10 +31,12 @@ def fetch_one(repo_id: str, endpoint: str | None, mode: str) -> int:
     """Fetch what an audit needs of one repo; returns the number of files read."""
     from huggingface_hub import HfApi, get_session, hf_hub_download, hf_hub_url
 
+    from openaudit.facts import is_licence_file
+
     info = HfApi(endpoint=endpoint).model_info(repo_id, expand=_EXPAND)  # type: ignore[arg-type]
     names = [s.rfilename for s in info.siblings or []]
-    wanted = [n for n in names if n == "README.md" or (
-        _LICENCE.search(PurePosixPath(n).name) and not _NOT_TEXT.search(n))]
+    # The same files an audit reads: README.md and openaudit's own licence-file test.
+    wanted = [n for n in names if n == "README.md" or is_licence_file(n)]
     for name in wanted:
         if mode == "download":
             hf_hub_download(repo_id, name, revision=info.sha, endpoint=endpoint)

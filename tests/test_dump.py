@@ -606,59 +606,24 @@ def test_a_failed_csv_run_leaves_no_sidecar(tmp_path: Path, run_cli: Any) -> Non
     assert list(tmp_path.glob("new.*")) == []
 
 
-def _children_cpu(pid: int) -> tuple[int, int]:
-    """(number of child processes of ``pid``, their CPU ticks so far), from /proc."""
-    count = ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            count, ticks = count + 1, ticks + int(fields[11]) + int(fields[12])
-    return count, ticks
+def test_workers_leave_ctrl_c_to_the_parent() -> None:
+    """Ctrl-C reaches the whole process group; a worker that ignores it prints no traceback.
 
-
-@pytest.mark.e2e
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_ctrl_c_with_workers_prints_no_traceback(tmp_path: Path) -> None:
-    import contextlib
-    import os
+    Checked on the initializer every pool worker runs, in this process (handler restored):
+    an end-to-end version needs a worker caught idle at the moment of the signal, which
+    cannot be arranged without timing.
+    """
     import signal
-    import subprocess
-    import sys
 
-    # A FIFO as the dump: the parent waits for more lines while the workers, their chunks
-    # judged, sit idle; an idle worker is where Ctrl-C printed its own traceback.
-    fifo = tmp_path / "dump.jsonl"
-    os.mkfifo(fifo)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openaudit", "batch", "--from-dump", str(fifo), "--workers", "2",
-         "--format", "jsonl", "--output", str(tmp_path / "out.jsonl"), "--fail-on", "never"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    line = json.dumps({"id": "acme/m", "siblings": ["README.md"],
-                       "readme": "---\nlicense: mit\n---\n# M\n"})
-    data = "".join(line.replace("acme/m", f"acme/m{i}") + "\n" for i in range(1000)).encode()
-    with fifo.open("wb", buffering=0) as sniffed:  # openaudit reads the first bytes to tell
-        sniffed.write(data[:4])                      # the format, then closes the file...
-        with contextlib.suppress(BrokenPipeError):
-            for _ in range(50):  # ...which this write finds out (bounded)
-                sniffed.write(b"\n")
-                time.sleep(0.01)
-    with fifo.open("wb") as writer:  # ...then opens the dump again to read it
-        writer.write(data)
-        writer.flush()
-        seen: list[tuple[int, int]] = []
-        for _ in range(600):  # until the workers exist and their CPU time stands still
-            seen.append(_children_cpu(proc.pid))
-            if len(seen) >= 4 and seen[-1][0] >= 2 and len(set(seen[-4:])) == 1:
-                break
-            time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert b"interrupted" in err
-    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+    import openaudit.dump as dump
+
+    saved = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        dump._init_worker((), None)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 @pytest.mark.e2e

@@ -26,7 +26,7 @@ from openaudit.card import MAX_YAML_ALIASES, parse_card
 from openaudit.dump import _unpack, run_dump, snapshot_from_record
 from openaudit.engine import audit, decide_verdict, format_value, pillar_results, run_rule
 from openaudit.errors import UsageError
-from openaudit.facts import _CHECKPOINTS, _checkpoint_mention, build_facts, is_licence_file
+from openaudit.facts import _CHECKPOINTS, _checkpoint_mention, build_facts
 from openaudit.licenses import (
     _SCAN_CACHE_SIZE,
     SignalSet,
@@ -265,18 +265,11 @@ def test_results_travel_marshalled_or_pickled_unchanged() -> None:
 def _fixture_snapshots() -> list[RepoSnapshot]:
     """Every golden fixture repo as a dump record gives it, plus variants that reach the
     not-tested, unread-file and waived branches."""
-    from fakehub import FakeHub
+    from fixture_dump import fixture_items
 
-    hub = FakeHub(FIXTURES)
     snapshots = []
-    for folder in sorted(FIXTURES.glob("*/*/*")):
-        kind, ns, name = folder.parts[-3:]
-        repo = hub.repo(kind, ns, name)
-        assert repo is not None
-        item = repo.info()
-        files = {p: (folder / p).read_bytes().decode("utf-8", "replace")
-                 for p in repo.files() if p == "README.md" or is_licence_file(p)}
-        record = {**item, "type": kind.removesuffix("s"), "files": files}
+    for kind, item, files in fixture_items():
+        record = {**item, "type": kind, "files": files}
         snapshots.append(snapshot_from_record(record))
         unread = {**record, "files": {}}  # every text unread: not-tested findings
         snapshots.append(snapshot_from_record(unread))

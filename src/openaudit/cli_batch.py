@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from openaudit.policy import Policy
     from openaudit.waivers import Waiver
 
-FORMATS = ("table", "jsonl", "json", "markdown", "csv", "html")
 EPILOG = ("Examples: openaudit batch ids.txt --format jsonl --output audit.jsonl · "
           "openaudit batch --author my-org --format markdown · "
           "openaudit batch ids.txt --output audit.jsonl --format jsonl --resume · "
@@ -184,8 +183,11 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
 def _check_options(fmt: str, output: Path | None, resume: bool, from_dump: Path | None,
                    hub_selection: bool, workers: int | None) -> None:
     """Option combinations that cannot work: usage errors before anything is read."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{fmt}'", "use one of: " + ", ".join(FORMATS))
+    from openaudit.render.batch import BatchFormat  # the enum only; renderers load lazily
+
+    if fmt not in set(BatchFormat):
+        raise UsageError(f"unknown format '{fmt}'",
+                         "use one of: " + ", ".join(f.value for f in BatchFormat))
     if resume and output is None:
         raise UsageError("--resume needs --output", "resume reads the records already "
                          "written to the --output file")
