@@ -145,13 +145,14 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     use = WaiverUse(waivers)
     # A dump that cannot be read is a usage error before --output is opened (and truncated).
     dump = None if from_dump is None else _open_dump(from_dump, rules, workers,
-                                                     None if repo_type is None else kind, waivers)
+                                                     None if repo_type is None else kind, waivers,
+                                                     lines=fmt == "jsonl")
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
 
-    def emit(record: Mapping[str, Any]) -> None:
-        out.write(record)
+    def emit(record: Mapping[str, Any], line: str | None = None) -> None:
+        out.write(record, line)
         progress.done(record)
         use.see(record)
 
@@ -255,23 +256,25 @@ def _run_hub(selection: Selection, ruleset: Any, waivers: tuple[Waiver, ...], co
 
 
 def _open_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
-               repo_type: RepoType | None,
-               waivers: tuple[Waiver, ...]) -> Iterator[dict[str, Any]]:
-    """The dump's records, lazily; raises UsageError now if the dump cannot be read."""
-    from openaudit.dump import run_dump
+               repo_type: RepoType | None, waivers: tuple[Waiver, ...],
+               lines: bool) -> Iterator[Any]:
+    """The dump's records (with ``lines``: (JSONL line, summary keys) pairs, for a streamed
+    jsonl run), lazily; raises UsageError now if the dump cannot be read."""
+    from openaudit.dump import run_dump, run_dump_lines
 
-    return run_dump(path, rules, workers=workers, repo_type=repo_type, waivers=waivers)
+    run = run_dump_lines if lines else run_dump
+    return run(path, rules, workers=workers, repo_type=repo_type, waivers=waivers)
 
 
-def _run_dump(records: Iterator[dict[str, Any]], out: BatchOutput, emit: Any,
-              progress: Any) -> None:
+def _run_dump(results: Iterator[Any], out: BatchOutput, emit: Any, progress: Any) -> None:
     from openaudit.records import record_key
 
     skip = out.done
-    for record in records:
+    for result in results:
+        line, record = result if isinstance(result, tuple) else (None, result)
         if record_key(record) not in skip:
             progress.queued()
-            emit(record)
+            emit(record, line)
 
 
 def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | None,

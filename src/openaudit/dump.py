@@ -30,10 +30,17 @@ from typing import Any, TypeVar
 from openaudit.errors import OpenAuditError, UsageError
 from openaudit.facts import is_licence_file
 from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large, validate_repo_id
-from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.models import AuditReport, FileText, RepoSnapshot, RepoType
 from openaudit.packs import Ruleset, load_ruleset
 from openaudit.pipeline import judge
-from openaudit.records import audit_record, error_record
+from openaudit.records import (
+    audit_record,
+    audit_record_line,
+    encode_record,
+    error_record,
+    record_summary,
+    report_summary,
+)
 from openaudit.waivers import Waiver, apply_waivers
 
 BAD_RECORD = "bad-record"
@@ -100,6 +107,27 @@ def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
     A malformed record becomes an error record of kind ``bad-record``, so one bad line never
     stops a whole-Hub run. ``waivers`` (a project policy's) are applied as for a Hub batch.
     """
+    outcome = _judge_record(record, ruleset, repo_type, waivers)
+    return outcome if isinstance(outcome, dict) else audit_record(outcome)
+
+
+def evaluate_record_line(record: Mapping[str, Any], ruleset: Ruleset,
+                         repo_type: RepoType | None = None, *,
+                         waivers: Sequence[Waiver] = ()) -> tuple[str, dict[str, Any]]:
+    """``evaluate_record`` as its JSONL line (no newline) and the record's summary keys.
+
+    The line is byte for byte ``json.dumps(evaluate_record(...), ensure_ascii=False,
+    default=str)``; the summary (``records.record_summary``) is what a streamed batch keeps.
+    """
+    outcome = _judge_record(record, ruleset, repo_type, waivers)
+    if isinstance(outcome, dict):
+        return encode_record(outcome), record_summary(outcome, waivers=bool(waivers))
+    return audit_record_line(outcome), report_summary(outcome, waivers=bool(waivers))
+
+
+def _judge_record(record: Mapping[str, Any], ruleset: Ruleset, repo_type: RepoType | None,
+                  waivers: Sequence[Waiver]) -> AuditReport | dict[str, Any]:
+    """The report of one dump record, or its error record."""
     try:
         snapshot = snapshot_from_record(record, repo_type)
     except BadRecord as exc:
@@ -108,7 +136,7 @@ def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
         report = judge(snapshot, ruleset).report
         if waivers:
             report = apply_waivers(report, ruleset.pack_for(snapshot.repo_type), waivers)
-        return audit_record(report)
+        return report
     except Exception as exc:  # one odd value deep in cardData must not stop a whole-Hub run
         return _bad(record, repo_type, f"could not judge the record: {type(exc).__name__}: {exc}")
 
@@ -364,6 +392,10 @@ _worker_ruleset: Ruleset | None = None
 _worker_repo_type: RepoType | None = None
 _worker_waivers: tuple[Waiver, ...] = ()
 
+# What judging one record gives: the batch record, or (in line mode) its JSONL line and
+# summary keys.
+_Result = dict[str, Any] | tuple[str, dict[str, Any]]
+
 
 def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
                  waivers: tuple[Waiver, ...] = ()) -> None:
@@ -379,35 +411,55 @@ def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
     _worker_waivers = waivers
 
 
-def _evaluate_chunk(chunk: list[_Item]) -> bytes | list[dict[str, Any]]:
-    """Batch records of a chunk, marshalled when they are plain JSON-like data.
+def _evaluate_chunk(chunk: list[_Item], start: int = 1,
+                    lines: bool = False) -> bytes | list[_Result]:
+    """Results of a chunk whose first record is record ``start`` of the dump, marshalled when
+    they are plain JSON-like data.
 
     marshal writes and reads such data several times faster than pickle, and the parent's
     unpickling is serial work; anything marshal refuses goes back pickled, unchanged.
     """
     assert _worker_ruleset is not None, "worker not initialised"
-    results = [evaluate_record(_record_of(item), _worker_ruleset, _worker_repo_type,
-                               waivers=_worker_waivers)
-               for item in chunk]
+    results = _evaluate_items(map(_record_of, chunk), start, lines, _worker_ruleset,
+                              _worker_repo_type, _worker_waivers)
     try:
         return marshal.dumps(results)
     except ValueError:
         return results
 
 
+def _evaluate_items(records: Iterable[Mapping[str, Any]], start: int, lines: bool,
+                    ruleset: Ruleset, repo_type: RepoType | None,
+                    waivers: Sequence[Waiver]) -> list[_Result]:
+    """Judge records numbered from ``start``; a record without a repo id gets its number."""
+    results: list[_Result] = []
+    for number, record in enumerate(records, start):
+        outcome = _judge_record(record, ruleset, repo_type, waivers)
+        if isinstance(outcome, dict):
+            if not outcome.get("repo_id"):
+                outcome["dump_record"] = number
+            results.append((encode_record(outcome), record_summary(outcome, bool(waivers)))
+                           if lines else outcome)
+        elif lines:
+            results.append((audit_record_line(outcome), report_summary(outcome, bool(waivers))))
+        else:
+            results.append(audit_record(outcome))
+    return results
+
+
 def _record_of(item: _Item) -> dict[str, Any]:
     return item if isinstance(item, dict) else record_from_line(item[1], item[0])
 
 
-def _unpack(results: bytes | list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unpack(results: bytes | list[_Result]) -> list[_Result]:
     if isinstance(results, bytes):
-        records: list[dict[str, Any]] = marshal.loads(results)
-        return records
+        unpacked: list[_Result] = marshal.loads(results)
+        return unpacked
     return results
 
 
-def _chunks(records: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
-    chunk: list[_Item] = []
+def _chunks(records: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
     for record in records:
         chunk.append(record)
         if len(chunk) >= size:
@@ -425,9 +477,31 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
     ``workers`` processes (default: every core) each load the rules once; records travel in
     chunks with a bounded number in flight, so memory is flat in the number of records.
     ``workers=1`` judges in this process. ``waivers`` (a project policy's, already checked
-    against the rules) are applied to every record, in the workers too. Raises UsageError when
-    the file cannot be read and RuleFileError for invalid rules, before anything is yielded.
+    against the rules) are applied to every record, in the workers too. A record without a
+    repo id carries its position in the dump (``dump_record``, from 1, blank lines not
+    counted): a stable key, so ``--resume`` replaces it instead of adding a copy, and two such
+    records are never taken for one repo. Raises UsageError when the file cannot be read and
+    RuleFileError for invalid rules, before anything is yielded.
     """
+    results: Iterator[Any] = _run(path, ruleset_paths, workers, repo_type, waivers, lines=False)
+    return results
+
+
+def run_dump_lines(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None = None,
+                   repo_type: RepoType | None = None,
+                   waivers: Sequence[Waiver] = ()) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``run_dump`` as (JSONL line without its newline, summary keys) per record.
+
+    The workers encode the lines, so a streamed ``--format jsonl`` run leaves the parent only
+    the writing: the encoding would otherwise be serial work there.
+    """
+    results: Iterator[Any] = _run(path, ruleset_paths, workers, repo_type, waivers, lines=True)
+    return results
+
+
+def _run(path: Path, ruleset_paths: tuple[Path, ...], workers: int | None,
+         repo_type: RepoType | None, waivers: Sequence[Waiver],
+         lines: bool) -> Iterator[_Result]:
     chosen = tuple(waivers)  # frozen dataclasses: picklable, sent once per worker
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
@@ -438,23 +512,18 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
         first = next(records, None)  # surface an unreadable file before any work starts
         if first is None:
             return iter(())
-        return _numbered(evaluate_record(r, ruleset, repo_type, waivers=chosen)
-                         for r in _prepend(first, records))
+        return _in_process(_prepend(first, records), lines, ruleset, repo_type, chosen)
     items = _iter_items(path)
     head = next(items, None)  # surface an unreadable file before any worker starts
     if head is None:
         return iter(())
-    return _numbered(_run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen))
+    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen, lines)
 
 
-def _numbered(results: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Give each record without a repo id its position in the dump (``dump_record``, from 1,
-    blank lines not counted): a stable key, so ``--resume`` replaces it instead of adding a
-    copy, and two such records are never taken for one repo."""
-    for number, record in enumerate(results, 1):
-        if not record.get("repo_id"):
-            record["dump_record"] = number
-        yield record
+def _in_process(records: Iterator[dict[str, Any]], lines: bool, ruleset: Ruleset,
+                repo_type: RepoType | None, waivers: tuple[Waiver, ...]) -> Iterator[_Result]:
+    for number, record in enumerate(records, 1):
+        yield from _evaluate_items((record,), number, lines, ruleset, repo_type, waivers)
 
 
 def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
@@ -464,16 +533,18 @@ def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
 
 def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
               repo_type: RepoType | None, workers: int,
-              waivers: tuple[Waiver, ...] = ()) -> Iterator[dict[str, Any]]:
+              waivers: tuple[Waiver, ...], lines: bool) -> Iterator[_Result]:
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
     # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(ruleset_paths, repo_type, waivers))
     try:
-        pending: deque[Future[bytes | list[dict[str, Any]]]] = deque()
+        pending: deque[Future[bytes | list[_Result]]] = deque()
+        start = 1
         for chunk in _chunks(records, CHUNK_SIZE):
-            pending.append(pool.submit(_evaluate_chunk, chunk))
+            pending.append(pool.submit(_evaluate_chunk, chunk, start, lines))
+            start += len(chunk)
             if len(pending) >= max_in_flight:
                 yield from _unpack(pending.popleft().result())
         while pending:

@@ -46,8 +46,15 @@ class _Plan:
     passed: tuple[str, ...]
     failed: tuple[str, ...]
     reason_code: str
+    # Everything a finding depends on besides the rule: the facts whose values, unknown
+    # reasons or evidence it reads. Equal inputs give an equal finding, so one is kept per
+    # distinct input (a dump repeats the same licence, card and file patterns endlessly).
+    inputs: tuple[str, ...]
+    evidence_keys: tuple[str, ...]
+    memo: dict[Any, Finding]
 
 
+_MAX_MEMO = 2048  # findings kept per rule; the memo is cleared when it is full
 _PLANS: dict[int, _Plan] = {}
 _MAX_PLANS = 4096
 
@@ -64,11 +71,16 @@ def _plan(rule: Rule) -> _Plan:
             specific = tuple(f"{leaf.fact}:{value}" for value in wanted)
         leaf_plans.append((leaf.fact, specific, f"fact {leaf.fact}"))
     messages = rule.messages
-    plan = _Plan(rule, compile_condition(rule.check), tuple(referenced_facts(rule.check)),
-                 tuple(leaf_plans), _FAIL if rule.severity is _ERROR else _WARN,
-                 _template_parts(messages.get("not_tested", "Could not check: {reason}")),
-                 _template_parts(messages["pass"]), _template_parts(messages["fail"]),
-                 f"{rule.id}:{rule.name}")
+    names = tuple(referenced_facts(rule.check))
+    templates = (_template_parts(messages.get("not_tested", "Could not check: {reason}")),
+                 _template_parts(messages["pass"]), _template_parts(messages["fail"]))
+    placeholders = [name for parts in templates for name in parts[1::2] if name != "reason"]
+    inputs = tuple(dict.fromkeys([*names, *(fact for fact, _, _ in leaf_plans), *placeholders]))
+    evidence_keys = tuple(dict.fromkeys(key for fact, specific, _ in leaf_plans
+                                        for key in (fact, *specific)))
+    plan = _Plan(rule, compile_condition(rule.check), names, tuple(leaf_plans),
+                 _FAIL if rule.severity is _ERROR else _WARN, *templates,
+                 f"{rule.id}:{rule.name}", inputs, evidence_keys, {})
     if len(_PLANS) >= _MAX_PLANS:  # rules are few; this only bounds odd long-lived callers
         _PLANS.clear()
     _PLANS[id(rule)] = plan  # the plan holds the rule, so its id cannot be reused meanwhile
@@ -76,8 +88,44 @@ def _plan(rule: Rule) -> _Plan:
 
 
 def run_rule(rule: Rule, facts: Facts) -> Finding:
-    """Evaluate one rule and render its finding."""
+    """Evaluate one rule and render its finding (the same finding for the same inputs)."""
     plan = _plan(rule)
+    key = _memo_key(plan, facts)
+    try:
+        finding = plan.memo.get(key)
+    except TypeError:  # a value that cannot be a key (e.g. a list of mappings): judge afresh
+        return _run_plan(plan, facts)
+    if finding is None:
+        finding = _run_plan(plan, facts)
+        if len(plan.memo) >= _MAX_MEMO:
+            plan.memo.clear()
+        plan.memo[key] = finding
+    return finding
+
+
+def _memo_key(plan: _Plan, facts: Facts) -> tuple[Any, ...]:
+    """The rule's inputs as a key (hashable unless a fact holds unhashable items).
+
+    A scalar other than text carries its type, and a list becomes a typed tuple, so values
+    that compare equal but render or evaluate differently (``True`` and ``1``, a list and a
+    tuple) never share a key.
+    """
+    values, unknown, recorded = facts.values, facts.unknown_reasons, facts.evidence
+    parts: list[Any] = []
+    for name in plan.inputs:
+        value = values.get(name)
+        if type(value) is not str and value is not None:
+            value = (type(value), tuple(value)) if isinstance(value, list | tuple) else (
+                type(value), value)
+        parts.append(value)
+        parts.append(unknown.get(name))
+    for key in plan.evidence_keys:
+        parts.append(recorded.get(key))
+    return tuple(parts)
+
+
+def _run_plan(plan: _Plan, facts: Facts) -> Finding:
+    rule = plan.rule
     values = facts.values
     result = plan.evaluate(values)
     reason = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class RepoType(StrEnum):
@@ -113,9 +113,12 @@ class RepoSnapshot:
     license_files: tuple[FileText, ...] = ()
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """Where a fact came from: a file and line, an API field, or a derived value."""
+class Evidence(NamedTuple):
+    """Where a fact came from: a file and line, an API field, or a derived value.
+
+    A named tuple, not a dataclass: evidence is hashed and compared for every finding of
+    every record (de-duplication, the rule memo), and a tuple does both in C.
+    """
 
     source: str
     line: int | None = None

@@ -7,20 +7,75 @@ instead of ``verdict``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openaudit.models import AuditReport, RepoType, Verdict
-from openaudit.render.json_report import verdict_dict
+from openaudit.models import AuditReport, Finding, RepoType, Verdict
+from openaudit.render.json_report import OUTCOME_VALUES, finding_dict, verdict_dict, verdict_head
 
 RECORD_VERSION = "1.0"
 
 
 def audit_record(report: AuditReport) -> dict[str, Any]:
     """The batch record of one audit: the JSON report with the target's keys at the top level."""
-    t = report.target
     # Built directly (not report_dict minus its header): the same keys in the same order.
+    return {**_header(report), **verdict_dict(report)}
+
+
+def audit_record_line(report: AuditReport) -> str:
+    """``json.dumps(audit_record(report), ensure_ascii=False, default=str)``, built faster.
+
+    Every finding's JSON text is kept beside the finding object, so a finding the rule memo
+    hands out again (see ``engine.run_rule``) is encoded once, not once per record; the rest of
+    the record is encoded around the findings with the separators ``json.dumps`` uses.
+    """
+    counts = dict.fromkeys(OUTCOME_VALUES, 0)
+    texts = []
+    cache = _FINDING_TEXTS
+    for finding in report.findings:
+        counts[finding.outcome._value_] += 1
+        hit = cache.get(id(finding))
+        if hit is None or hit[0] is not finding:
+            if len(cache) >= _MAX_FINDING_TEXTS:
+                cache.clear()
+            hit = cache[id(finding)] = (finding, encode_record(finding_dict(finding)))
+        texts.append(hit[1])
+    head = encode_record({**_header(report), **verdict_head(report)})
+    return f'{head[:-1]}, "findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}'
+
+
+# What a streamed batch keeps of each record in memory (the summary and exit code read them).
+SUMMARY_KEYS = ("repo_id", "repo_type", "revision", "verdict", "reason_families", "error",
+                "dump_record")
+
+
+def record_summary(record: Mapping[str, Any], waivers: bool = False) -> dict[str, Any]:
+    """The record's summary keys; with ``waivers``, also each finding's rule id and outcome
+    (what ``batch.waiver_use`` reads)."""
+    summary = {k: record[k] for k in SUMMARY_KEYS if k in record}
+    findings = record.get("findings")
+    if waivers and isinstance(findings, list):
+        summary["findings"] = [{"rule_id": f.get("rule_id"), "outcome": f.get("outcome")}
+                               for f in findings if isinstance(f, Mapping)]
+    return summary
+
+
+def report_summary(report: AuditReport, waivers: bool = False) -> dict[str, Any]:
+    """``record_summary(audit_record(report), waivers)``, without building the record."""
+    t = report.target
+    summary: dict[str, Any] = {"repo_id": t.repo_id, "repo_type": t.repo_type._value_,
+                               "revision": t.revision, "verdict": report.verdict._value_,
+                               "reason_families": list(report.reason_families)}
+    if waivers:
+        summary["findings"] = [{"rule_id": f.rule_id, "outcome": f.outcome._value_}
+                               for f in report.findings]
+    return summary
+
+
+def _header(report: AuditReport) -> dict[str, Any]:
+    t = report.target
     return {
         "record_version": RECORD_VERSION,
         "repo_id": t.repo_id,
@@ -33,8 +88,17 @@ def audit_record(report: AuditReport) -> dict[str, Any]:
         "ruleset_version": report.ruleset_version,
         "ruleset": {"pack": report.pack, "version": report.ruleset_version,
                     "digest": report.ruleset_digest},
-        **verdict_dict(report),
     }
+
+
+# Finding object id -> (the finding, its JSON text); holding the finding keeps its id from
+# being reused while the entry lives.
+_FINDING_TEXTS: dict[int, tuple[Finding, str]] = {}
+_MAX_FINDING_TEXTS = 65_536
+# ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
+# (any keyword but the defaults does); one encoder with the same settings, built once, writes
+# the same bytes. The journal writes every record with it.
+encode_record = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def error_record(repo_id: str, repo_type: RepoType, revision: str | None, kind: str,

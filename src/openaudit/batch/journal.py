@@ -19,18 +19,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from openaudit.errors import UsageError
-from openaudit.records import is_error, record_key, record_problem
+from openaudit.records import encode_record, is_error, record_key, record_problem
 
 
 def record_line(record: Mapping[str, Any]) -> str:
     """The JSONL line of a record, keys in the record's own (stable) order."""
-    return _ENCODE(record) + "\n"
-
-
-# ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
-# (any keyword but the defaults does); one encoder with the same settings, built once, writes
-# the same bytes.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    return encode_record(record) + "\n"
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
@@ -111,8 +105,10 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         return cls(open(path, "w", encoding="utf-8"), durable=True)
 
-    def write(self, record: Mapping[str, Any]) -> None:
-        self._stream.write(record_line(record))
+    def write(self, record: Mapping[str, Any], line: str | None = None) -> None:
+        """Append a record, or its already encoded ``line`` (``record_line`` less the
+        newline)."""
+        self._stream.write(record_line(record) if line is None else line + "\n")
         self._stream.flush()
         if self._durable and time.monotonic() - self._synced >= FSYNC_INTERVAL:
             self._sync()

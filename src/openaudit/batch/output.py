@@ -17,10 +17,9 @@ from typing import Any, TextIO
 
 from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
 from openaudit.errors import UsageError
+from openaudit.records import record_summary
 
 JSONL = "jsonl"
-_SUMMARY_KEYS = ("repo_id", "repo_type", "revision", "verdict", "reason_families", "error",
-                 "dump_record")
 
 
 def journal_path(fmt: str, output: Path | None) -> Path | None:
@@ -82,9 +81,11 @@ class BatchOutput:
     def written(self) -> int:
         return len(self._new)
 
-    def write(self, record: Mapping[str, Any]) -> None:
+    def write(self, record: Mapping[str, Any], line: str | None = None) -> None:
+        """Keep a record; ``line`` is its JSONL text (no newline) when already encoded, and
+        then ``record`` may be its summary keys alone (``records.record_summary``)."""
         if self._journal is not None:
-            self._journal.write(record)
+            self._journal.write(record, line)
         self._new.append(self._kept(record))
 
     def _kept(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -92,7 +93,7 @@ class BatchOutput:
         memory stays flat however many repos; a sorted report needs whole records."""
         if self.fmt != JSONL:
             return record
-        return {k: record[k] for k in _SUMMARY_KEYS if k in record}
+        return record_summary(record)
 
     def records(self) -> list[Mapping[str, Any]]:
         """The batch's records, one per repo (a resumed retry replaces the earlier error);

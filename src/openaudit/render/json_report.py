@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from openaudit.models import AuditReport, Evidence, Outcome
+from openaudit.models import AuditReport, Evidence, Finding, Outcome
 
 SCHEMA_VERSION = "1.0"
 
@@ -31,22 +31,29 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     }
 
 
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """One finding as JSON data."""
+    # ``_value_`` is the member's value without the descriptor lookup ``.value`` costs; these
+    # run for every finding of every record of a dump.
+    return {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
+            "severity": f.severity._value_, "outcome": f.outcome._value_, "message": f.message,
+            "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
+            "evidence": [{"source": e.source, "line": e.line, "excerpt": e.excerpt}
+                         for e in f.evidence],
+            "waiver": f.waiver}
+
+
 def verdict_dict(report: AuditReport) -> dict[str, Any]:
     """The report's keys from ``verdict`` on (shared with the batch record, built once)."""
-    # ``_value_`` is the member's value without the descriptor lookup ``.value`` costs; these
-    # run for every finding and pillar of every record of a dump.
-    findings: list[dict[str, Any]] = [
-        {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
-         "severity": f.severity._value_, "outcome": f.outcome._value_, "message": f.message,
-         "reason_code": f.reason_code, "clause": f.clause, "fix": f.fix,
-         "evidence": [{"source": e.source, "line": e.line, "excerpt": e.excerpt}
-                      for e in f.evidence],
-         "waiver": f.waiver}
-        for f in report.findings
-    ]
-    counts = dict.fromkeys(_OUTCOME_VALUES, 0)
+    findings = [finding_dict(f) for f in report.findings]
+    counts = dict.fromkeys(OUTCOME_VALUES, 0)
     for finding in findings:
         counts[finding["outcome"]] += 1
+    return {**verdict_head(report), "findings": findings, "summary": counts}
+
+
+def verdict_head(report: AuditReport) -> dict[str, Any]:
+    """``verdict_dict`` up to (not including) its ``findings`` and ``summary``."""
     return {
         "verdict": report.verdict._value_,
         "verdict_reason": report.verdict_reason,
@@ -56,12 +63,10 @@ def verdict_dict(report: AuditReport) -> dict[str, Any]:
              "rules": list(p.rule_ids)}
             for p in report.pillars
         ],
-        "findings": findings,
-        "summary": counts,
     }
 
 
-_OUTCOME_VALUES = tuple(o.value for o in Outcome)
+OUTCOME_VALUES = tuple(o.value for o in Outcome)
 
 
 class JsonRenderer:
