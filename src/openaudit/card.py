@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +79,7 @@ def parse_card(text: str) -> ParsedCard:
     front_matter = tuple(lines[1:end])
     key_lines = _top_level_key_lines(lines[1:end], offset=2)
     try:
-        data = _load_fast(yaml_text)
+        data = _load_remembered(yaml_text)
     except Exception:  # any failure is redone the reference way below
         # Broken or refused: redo it the reference way, so the outcome and message are exactly
         # what the pure-Python event pass and the load have always given.
@@ -107,6 +108,31 @@ def parse_card(text: str) -> ParsedCard:
 
 class _NeedsReference(Exception):
     """The fast path cannot decide this text exactly as the reference path would."""
+
+
+# Front matter text -> its data, marshalled: loading gives every caller its own copy, so no
+# card can change another's. Cards repeat (templates, one organisation's releases), and
+# building the objects is most of what a YAML load costs.
+_LOADED: dict[str, bytes] = {}
+_MAX_LOADED = 4096
+_MAX_REMEMBERED_TEXT = 65_536  # characters; a longer front matter is loaded every time
+
+
+def _load_remembered(yaml_text: str) -> Any:
+    """``_load_fast(yaml_text)``, remembered for front matter seen before."""
+    blob = _LOADED.get(yaml_text)
+    if blob is not None:
+        return marshal.loads(blob)
+    data = _load_fast(yaml_text)
+    if len(yaml_text) <= _MAX_REMEMBERED_TEXT:
+        try:
+            blob = marshal.dumps(data)
+        except ValueError:  # a YAML date or timestamp: not marshallable, load it every time
+            return data
+        if len(_LOADED) >= _MAX_LOADED:
+            _LOADED.clear()
+        _LOADED[yaml_text] = blob
+    return data
 
 
 def _load_fast(yaml_text: str) -> Any:

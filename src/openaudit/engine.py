@@ -52,6 +52,7 @@ class _Plan:
     inputs: tuple[str, ...]
     evidence_keys: tuple[str, ...]
     memo: dict[Any, Finding]
+    interned: dict[Finding, Finding]
 
 
 _MAX_MEMO = 2048  # findings kept per rule; the memo is cleared when it is full
@@ -80,7 +81,7 @@ def _plan(rule: Rule) -> _Plan:
                                         for key in (fact, *specific)))
     plan = _Plan(rule, compile_condition(rule.check), names, tuple(leaf_plans),
                  _FAIL if rule.severity is _ERROR else _WARN, *templates,
-                 f"{rule.id}:{rule.name}", inputs, evidence_keys, {})
+                 f"{rule.id}:{rule.name}", inputs, evidence_keys, {}, {})
     if len(_PLANS) >= _MAX_PLANS:  # rules are few; this only bounds odd long-lived callers
         _PLANS.clear()
     _PLANS[id(rule)] = plan  # the plan holds the rule, so its id cannot be reused meanwhile
@@ -89,39 +90,50 @@ def _plan(rule: Rule) -> _Plan:
 
 def run_rule(rule: Rule, facts: Facts) -> Finding:
     """Evaluate one rule and render its finding (the same finding for the same inputs)."""
-    plan = _plan(rule)
-    key = _memo_key(plan, facts)
+    return _memoised(_plan(rule), facts, {})
+
+
+def _memoised(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> Finding:
+    """``_run_plan``, remembered per distinct input; ``parts`` holds the key parts of the
+    facts already seen for these facts (rules share most of their inputs)."""
+    key = _memo_key(plan, facts, parts)
     try:
         finding = plan.memo.get(key)
     except TypeError:  # a value that cannot be a key (e.g. a list of mappings): judge afresh
         return _run_plan(plan, facts)
     if finding is None:
-        finding = _run_plan(plan, facts)
+        fresh = _run_plan(plan, facts)
+        # Inputs that differ (a README's text) often give an equal finding: hand out the one
+        # already made, whose JSON text is already known (records.audit_record_line).
+        finding = plan.interned.setdefault(fresh, fresh)
         if len(plan.memo) >= _MAX_MEMO:
             plan.memo.clear()
+            plan.interned.clear()
         plan.memo[key] = finding
     return finding
 
 
-def _memo_key(plan: _Plan, facts: Facts) -> tuple[Any, ...]:
+def _memo_key(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> tuple[Any, ...]:
     """The rule's inputs as a key (hashable unless a fact holds unhashable items).
 
     A scalar other than text carries its type, and a list becomes a typed tuple, so values
     that compare equal but render or evaluate differently (``True`` and ``1``, a list and a
     tuple) never share a key.
     """
-    values, unknown, recorded = facts.values, facts.unknown_reasons, facts.evidence
-    parts: list[Any] = []
+    key: list[Any] = []
     for name in plan.inputs:
-        value = values.get(name)
-        if type(value) is not str and value is not None:
-            value = (type(value), tuple(value)) if isinstance(value, list | tuple) else (
-                type(value), value)
-        parts.append(value)
-        parts.append(unknown.get(name))
-    for key in plan.evidence_keys:
-        parts.append(recorded.get(key))
-    return tuple(parts)
+        part = parts.get(name)
+        if part is None:
+            value = facts.values.get(name)
+            if type(value) is not str and value is not None:
+                value = (type(value), tuple(value)) if isinstance(value, list | tuple) else (
+                    type(value), value)
+            part = parts[name] = (value, facts.unknown_reasons.get(name))
+        key.append(part)
+    recorded = facts.evidence
+    for name in plan.evidence_keys:
+        key.append(recorded.get(name))
+    return tuple(key)
 
 
 def _run_plan(plan: _Plan, facts: Facts) -> Finding:
@@ -240,17 +252,29 @@ def audit(pack: Pack, facts: Facts, target: Target, *,
     pack's own digest).
     """
     layout = _layout(pack)
-    findings = [run_rule(rule, facts) for rule in pack.rules]
-    pillars = [PillarResult(pillar.id, pillar.title,
-                            pillar_outcome([findings[i] for i in indices]), pillar.group, ids)
-               for pillar, indices, ids in layout.pillars]
-    verdict, reason, gaps = decide_verdict(pack, pillars)
+    parts: dict[str, Any] = {}
+    findings = [_memoised(_plan(rule), facts, parts) for rule in pack.rules]
+    # Fresh findings carry no waiver, so the pillars and the verdict depend on the outcomes
+    # alone: worked out once per distinct combination.
+    outcomes = tuple([f.outcome for f in findings])
+    decided = layout.decided.get(outcomes)
+    if decided is None:
+        pillars = tuple(PillarResult(pillar.id, pillar.title,
+                                     pillar_outcome([findings[i] for i in indices]),
+                                     pillar.group, ids)
+                        for pillar, indices, ids in layout.pillars)
+        verdict, reason, gaps = decide_verdict(pack, list(pillars))
+        decided = (pillars, verdict, reason, gaps, reason_families(pack, gaps))
+        if len(layout.decided) >= _MAX_MEMO:
+            layout.decided.clear()
+        layout.decided[outcomes] = decided
+    pillars, verdict, reason, gaps, families = decided
     return AuditReport(
         target=target, pack=pack.id, ruleset_version=pack.version,
         ruleset_digest=pack.digest if ruleset_digest is None else ruleset_digest,
-        verdict=verdict, verdict_reason=reason, gaps=gaps, pillars=tuple(pillars),
+        verdict=verdict, verdict_reason=reason, gaps=gaps, pillars=pillars,
         findings=tuple([findings[i] for i in layout.by_rule_id]), tool_version=__version__,
-        reason_families=reason_families(pack, gaps),
+        reason_families=families,
     )
 
 
@@ -263,6 +287,8 @@ class _Layout:
     # (what pillar_results gives for findings in rule order).
     pillars: tuple[tuple[Pillar, tuple[int, ...], tuple[str, ...]], ...]
     by_rule_id: tuple[int, ...]  # rule indices sorted (stably) by rule id
+    # Outcomes of the rules, in pack order -> (pillars, verdict, reason, gaps, families).
+    decided: dict[tuple[Outcome, ...], tuple[Any, ...]]
 
 
 _LAYOUTS: dict[int, _Layout] = {}
@@ -278,7 +304,7 @@ def _layout(pack: Pack) -> _Layout:
         indices = tuple(i for i, rule in enumerate(rules) if rule.pillar == pillar.id)
         pillars.append((pillar, indices, tuple(rules[i].id for i in indices)))
     layout = _Layout(pack, tuple(pillars),
-                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)))
+                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), {})
     if len(_LAYOUTS) >= _MAX_PLANS:
         _LAYOUTS.clear()
     _LAYOUTS[id(pack)] = layout  # the layout holds the pack, so its id cannot be reused

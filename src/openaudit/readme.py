@@ -252,6 +252,7 @@ def arxiv_ids(body: str, folded: str | None = None) -> list[str]:
     return sorted(set(_ARXIV.findall(body)))
 
 
+@lru_cache(maxsize=4096)  # pure, and the same papers are linked from many cards
 def is_paper_link(url: str) -> bool:
     """True for links to papers and technical reports."""
     return bool(_PAPER_HOSTS.search(url))

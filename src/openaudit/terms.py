@@ -86,8 +86,39 @@ def resolve_terms(
     """Resolve metadata and texts into one judgement of the terms.
 
     ``licence_section_lines`` maps lines of ``readme_licence_section`` to README.md lines, so
-    its hits cite the README; without it they cite the line within the section.
+    its hits cite the README; without it they cite the line within the section. Remembered:
+    the same licence files and card values recur across thousands of repos.
     """
+    key = (id(catalogue), id(signals), tuple(licence_values), license_name,
+           tuple(licence_files), readme_licence_section, licence_section_lines)
+    hit = _RESOLVED.get(key)
+    if hit is not None and hit[0] is catalogue and hit[1] is signals:
+        return hit[2]
+    result = _resolve(licence_values, license_name, licence_files, readme_licence_section,
+                      catalogue, signals, licence_section_lines)
+    if sum(len(f.text or "") for f in licence_files) <= _MAX_REMEMBERED_TEXT:
+        if len(_RESOLVED) >= _MAX_RESOLVED:
+            _RESOLVED.clear()
+        _RESOLVED[key] = (catalogue, signals, result)  # holding both keeps their ids unique
+    return result
+
+
+# (catalogue id, signals id, the inputs) -> (catalogue, signals, result). A result is shared by
+# every repo with those inputs, which only read it.
+_RESOLVED: dict[tuple[object, ...], tuple[Catalogue, SignalSet, TermsResult]] = {}
+_MAX_RESOLVED = 2048
+_MAX_REMEMBERED_TEXT = 262_144  # characters of licence text; longer inputs are not kept
+
+
+def _resolve(
+    licence_values: Sequence[str],
+    license_name: str,
+    licence_files: Sequence[FileText],
+    readme_licence_section: str | None,
+    catalogue: Catalogue,
+    signals: SignalSet,
+    licence_section_lines: LineMap | None,
+) -> TermsResult:
     declared, meta_entries, unknown = _declared(licence_values, license_name, catalogue)
     file_scans, unreadable = _scan_files(licence_files, signals)
     readme_scans = (
