@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import marshal
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 _FENCE = re.compile(r"^---[ \t]*$")
+_FENCE_LINE = re.compile(r"^---[ \t]*$", re.MULTILINE)  # _FENCE on a line of a whole text
+# Line boundaries of str.splitlines() other than "\n": a text without them splits at "\n" alone.
+_ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _NOT_PLAIN = re.compile(r"[^\n -~]")  # anything but printable ASCII and newlines
 _FLOW = re.compile(r"[\[{]")
 _TOP_KEY = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*:")
@@ -67,17 +71,14 @@ class ParsedCard:
 
 def parse_card(text: str) -> ParsedCard:
     """Parse README text; never raises."""
-    lines = text.splitlines()
-    if not lines or not _FENCE.match(lines[0].lstrip("\ufeff")):
+    split = split_front_matter(text)
+    if split is None:
         return ParsedCard({}, "missing", body=text, body_line=1)
-    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    end, yaml_text, body = split
     if end is None:
         return ParsedCard({}, "malformed", "front matter starts with '---' but never ends", text,
                           error_line=1)
-    yaml_text = "\n".join(lines[1:end])
-    body = "\n".join(lines[end + 1 :])
-    front_matter = tuple(lines[1:end])
-    key_lines = _top_level_key_lines(lines[1:end], offset=2)
+    front_matter, key_lines = _front_matter_lines(yaml_text, end)
     try:
         data = _load_remembered(yaml_text)
     except Exception:  # any failure is redone the reference way below
@@ -104,6 +105,57 @@ def parse_card(text: str) -> ParsedCard:
     metadata = {str(k): v for k, v in data.items()}
     return ParsedCard(metadata, "ok", body=body, body_line=end + 2, key_lines=key_lines,
                       front_matter=front_matter)
+
+
+def split_front_matter(text: str) -> tuple[int | None, str, str] | None:
+    """(index of the closing ``---`` line or None, front matter text, body), or None without
+    front matter: the lines of ``text.splitlines()`` re-joined with newlines, as
+    ``split_front_matter_reference`` does, but sliced out of ``text`` when it has no line
+    break other than ``\\n`` (so both split it alike)."""
+    if _ODD_BREAKS.search(text):
+        return split_front_matter_reference(text)
+    first_end = text.find("\n")
+    first = text if first_end == -1 else text[:first_end]
+    if not _FENCE.match(first.lstrip("\ufeff")):
+        return None
+    if first_end == -1:
+        return None, "", ""
+    closing = _FENCE_LINE.search(text, first_end + 1)
+    if closing is None:
+        return None, "", ""
+    start = closing.start()
+    end = text.count("\n", 0, start)  # the closing fence's line index
+    yaml_text = text[first_end + 1 : start - 1] if end > 1 else ""
+    body = text[closing.end() + 1 :]
+    return end, yaml_text, body[:-1] if body.endswith("\n") else body
+
+
+def split_front_matter_reference(text: str) -> tuple[int | None, str, str] | None:
+    """``split_front_matter`` by ``splitlines``, for every text."""
+    lines = text.splitlines()
+    if not lines or not _FENCE.match(lines[0].lstrip("\ufeff")):
+        return None
+    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    if end is None:
+        return None, "", ""
+    return end, "\n".join(lines[1:end]), "\n".join(lines[end + 1 :])
+
+
+def _front_matter_lines(yaml_text: str, end: int) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The front matter's lines (README lines 2 to ``end``) and its top-level key lines."""
+    key = (yaml_text, end > 1)
+    found = _LINES.get(key)
+    if found is None:
+        front_matter = tuple(yaml_text.split("\n")) if end > 1 else ()
+        found = (front_matter, _top_level_key_lines(front_matter, offset=2))
+        if len(yaml_text) <= _MAX_REMEMBERED_TEXT:
+            if len(_LINES) >= _MAX_LOADED:
+                _LINES.clear()
+            _LINES[key] = found
+    return found[0], dict(found[1])  # a copy: a caller may not change another card's lines
+
+
+_LINES: dict[tuple[str, bool], tuple[tuple[str, ...], dict[str, int]]] = {}
 
 
 class _NeedsReference(Exception):
@@ -159,7 +211,7 @@ def _alias_count(yaml_text: str) -> int:
     return sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(yaml_text))
 
 
-def _top_level_key_lines(yaml_lines: list[str], offset: int) -> dict[str, int]:
+def _top_level_key_lines(yaml_lines: Sequence[str], offset: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, line in enumerate(yaml_lines):
         match = _TOP_KEY.match(line)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from openaudit.batch.runner import Selection
     from openaudit.packs import Ruleset
     from openaudit.policy import Policy
+    from openaudit.records import RecordBlock
     from openaudit.waivers import Waiver
 
 EPILOG = ("Examples: openaudit batch ids.txt --format jsonl --output audit.jsonl · "
@@ -146,19 +147,26 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     # A dump that cannot be read is a usage error before --output is opened (and truncated).
     dump = None if from_dump is None else _open_dump(from_dump, rules, workers,
                                                      None if repo_type is None else kind, waivers,
-                                                     lines=fmt == "jsonl")
+                                                     blocks=fmt == "jsonl")
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
 
-    def emit(record: Mapping[str, Any], line: str | None = None) -> None:
-        out.write(record, line)
+    def emit(record: Mapping[str, Any]) -> None:
+        out.write(record)
         progress.done(record)
         use.see(record)
 
+    def emit_block(block: RecordBlock) -> None:
+        out.write_block(block)
+        for summary in block.summaries:
+            progress.queued()
+            progress.done(summary)
+            use.see(summary)
+
     try:
         if dump is not None:
-            _run_dump(dump, out, emit, progress)
+            _run_dump(dump, out, emit, emit_block, progress)
         else:
             assert selection is not None
             problems = _run_hub(selection, ruleset, waivers, concurrency, offline, token,
@@ -257,24 +265,33 @@ def _run_hub(selection: Selection, ruleset: Any, waivers: tuple[Waiver, ...], co
 
 def _open_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
                repo_type: RepoType | None, waivers: tuple[Waiver, ...],
-               lines: bool) -> Iterator[Any]:
-    """The dump's records (with ``lines``: (JSONL line, summary keys) pairs, for a streamed
-    jsonl run), lazily; raises UsageError now if the dump cannot be read."""
-    from openaudit.dump import run_dump, run_dump_lines
+               blocks: bool) -> Iterator[Any]:
+    """The dump's records (with ``blocks``: record blocks, for a streamed jsonl run), lazily;
+    raises UsageError now if the dump cannot be read."""
+    from openaudit.dump import run_dump, run_dump_blocks
 
-    run = run_dump_lines if lines else run_dump
+    run = run_dump_blocks if blocks else run_dump
     return run(path, rules, workers=workers, repo_type=repo_type, waivers=waivers)
 
 
-def _run_dump(results: Iterator[Any], out: BatchOutput, emit: Any, progress: Any) -> None:
-    from openaudit.records import record_key
+def _run_dump(results: Iterator[Any], out: BatchOutput, emit: Any, emit_block: Any,
+              progress: Any) -> None:
+    from openaudit.records import RecordBlock, record_key
 
     skip = out.done
     for result in results:
-        line, record = result if isinstance(result, tuple) else (None, result)
-        if record_key(record) not in skip:
-            progress.queued()
-            emit(record, line)
+        if not isinstance(result, RecordBlock):
+            if record_key(result) not in skip:
+                progress.queued()
+                emit(result)
+            continue
+        if skip:  # --resume: keep only the records not yet audited
+            kept = [(line, summary) for line, summary in zip(result.lines(), result.summaries,
+                                                             strict=True)
+                    if record_key(summary) not in skip]
+            result = RecordBlock(b"".join(line for line, _ in kept), [s for _, s in kept])
+        if result.summaries:
+            emit_block(result)
 
 
 def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | None,

@@ -19,6 +19,7 @@ import json
 import marshal
 import multiprocessing
 import os
+import re
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from openaudit.models import AuditReport, FileText, RepoSnapshot, RepoType
 from openaudit.packs import Ruleset, load_ruleset
 from openaudit.pipeline import judge
 from openaudit.records import (
+    RecordBlock,
     audit_record,
     audit_record_line,
     encode_record,
@@ -54,6 +56,7 @@ PARQUET_INSTALL_HINT = 'install Parquet support: pip install "openaudit[parquet]
 # error record. Never a key of a real Hub item.
 BAD_MARKER = "__openaudit_bad_record__"
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _GATED = {"false": "false", "none": "false", "auto": "auto", "manual": "manual", "true": "true"}
@@ -111,20 +114,6 @@ def evaluate_record(record: Mapping[str, Any], ruleset: Ruleset,
     """
     outcome = _judge_record(record, ruleset, repo_type, waivers)
     return outcome if isinstance(outcome, dict) else audit_record(outcome)
-
-
-def evaluate_record_line(record: Mapping[str, Any], ruleset: Ruleset,
-                         repo_type: RepoType | None = None, *,
-                         waivers: Sequence[Waiver] = ()) -> tuple[str, dict[str, Any]]:
-    """``evaluate_record`` as its JSONL line (no newline) and the record's summary keys.
-
-    The line is byte for byte ``json.dumps(evaluate_record(...), ensure_ascii=False,
-    default=str)``; the summary (``records.record_summary``) is what a streamed batch keeps.
-    """
-    outcome = _judge_record(record, ruleset, repo_type, waivers)
-    if isinstance(outcome, dict):
-        return encode_record(outcome), record_summary(outcome, waivers=bool(waivers))
-    return audit_record_line(outcome), report_summary(outcome, waivers=bool(waivers))
 
 
 def _judge_record(record: Mapping[str, Any], ruleset: Ruleset, repo_type: RepoType | None,
@@ -226,7 +215,10 @@ def _file_text(path: str, texts: Mapping[str, str | None]) -> FileText:
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_FILE_BYTES:
             return too_large(path, size)
-    # The exporter decoded the bytes: a BOM survives as U+FEFF, bad bytes as U+FFFD.
+    # The exporter decoded the bytes: a BOM survives as U+FEFF, bad bytes as U+FFFD. A lone
+    # surrogate (a JSON "\ud800" escape) encodes no character: it is a bad byte too.
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
     return FileText(path, text.removeprefix("\ufeff"), None, "\ufffd" in text, False)
 
 
@@ -394,9 +386,8 @@ _worker_ruleset: Ruleset | None = None
 _worker_repo_type: RepoType | None = None
 _worker_waivers: tuple[Waiver, ...] = ()
 
-# What judging one record gives: the batch record, or (in line mode) its JSONL line and
-# summary keys.
-_Result = dict[str, Any] | tuple[str, dict[str, Any]]
+# A chunk's results: batch records, or (block mode) one block of JSONL text and summaries.
+_Results = list[dict[str, Any]] | RecordBlock
 
 
 def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
@@ -419,7 +410,7 @@ def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
 
 
 def _evaluate_chunk(chunk: list[_Item], start: int = 1,
-                    lines: bool = False) -> bytes | list[_Result]:
+                    block: bool = False) -> bytes | _Results:
     """Results of a chunk whose first record is record ``start`` of the dump, marshalled when
     they are plain JSON-like data.
 
@@ -427,42 +418,64 @@ def _evaluate_chunk(chunk: list[_Item], start: int = 1,
     unpickling is serial work; anything marshal refuses goes back pickled, unchanged.
     """
     assert _worker_ruleset is not None, "worker not initialised"
-    results = _evaluate_items(map(_record_of, chunk), start, lines, _worker_ruleset,
-                              _worker_repo_type, _worker_waivers)
+    records = map(_record_of, chunk)
+    if block:
+        return marshal.dumps(tuple(_evaluate_block(records, start, _worker_ruleset,
+                                                   _worker_repo_type, _worker_waivers)))
+    results = _evaluate_records(records, start, _worker_ruleset, _worker_repo_type,
+                                _worker_waivers)
     try:
         return marshal.dumps(results)
     except ValueError:
         return results
 
 
-def _evaluate_items(records: Iterable[Mapping[str, Any]], start: int, lines: bool,
-                    ruleset: Ruleset, repo_type: RepoType | None,
-                    waivers: Sequence[Waiver]) -> list[_Result]:
-    """Judge records numbered from ``start``; a record without a repo id gets its number."""
-    results: list[_Result] = []
+def _evaluate_records(records: Iterable[Mapping[str, Any]], start: int, ruleset: Ruleset,
+                      repo_type: RepoType | None,
+                      waivers: Sequence[Waiver]) -> list[dict[str, Any]]:
+    """Batch records of records numbered from ``start`` (see ``_numbered``)."""
+    return [_numbered(evaluate_record(record, ruleset, repo_type, waivers=waivers), number)
+            for number, record in enumerate(records, start)]
+
+
+def _evaluate_block(records: Iterable[Mapping[str, Any]], start: int, ruleset: Ruleset,
+                    repo_type: RepoType | None, waivers: Sequence[Waiver]) -> RecordBlock:
+    """``_evaluate_records`` as one block: the JSONL text of them all and their summaries."""
+    lines: list[str] = []
+    summaries: list[dict[str, Any]] = []
     for number, record in enumerate(records, start):
         outcome = _judge_record(record, ruleset, repo_type, waivers)
         if isinstance(outcome, dict):
-            if not outcome.get("repo_id"):
-                outcome["dump_record"] = number
-            results.append((encode_record(outcome), record_summary(outcome, bool(waivers)))
-                           if lines else outcome)
-        elif lines:
-            results.append((audit_record_line(outcome), report_summary(outcome, bool(waivers))))
+            _numbered(outcome, number)
+            lines.append(encode_record(outcome))
+            summaries.append(record_summary(outcome, bool(waivers)))
         else:
-            results.append(audit_record(outcome))
-    return results
+            lines.append(audit_record_line(outcome))
+            summaries.append(report_summary(outcome, bool(waivers)))
+    lines.append("")  # so every line ends with a newline
+    # A lone surrogate (from a "\ud800" escape in the dump) is written as that JSON escape.
+    return RecordBlock("\n".join(lines).encode("utf-8", "backslashreplace"), summaries)
+
+
+def _numbered(record: dict[str, Any], number: int) -> dict[str, Any]:
+    """A record without a repo id gets its position in the dump (``dump_record``)."""
+    if not record.get("repo_id"):
+        record["dump_record"] = number
+    return record
 
 
 def _record_of(item: _Item) -> dict[str, Any]:
     return item if isinstance(item, dict) else record_from_line(item[1], item[0])
 
 
-def _unpack(results: bytes | list[_Result]) -> list[_Result]:
-    if isinstance(results, bytes):
-        unpacked: list[_Result] = marshal.loads(results)
-        return unpacked
-    return results
+def _unpack(results: bytes | _Results) -> _Results:
+    if not isinstance(results, bytes):
+        return results
+    unpacked = marshal.loads(results)
+    if isinstance(unpacked, tuple):  # a RecordBlock travels as a plain tuple
+        return RecordBlock(*unpacked)
+    records: list[dict[str, Any]] = unpacked
+    return records
 
 
 def _chunks(records: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -490,25 +503,33 @@ def run_dump(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None
     records are never taken for one repo. Raises UsageError when the file cannot be read and
     RuleFileError for invalid rules, before anything is yielded.
     """
-    results: Iterator[Any] = _run(path, ruleset_paths, workers, repo_type, waivers, lines=False)
-    return results
+    return _flat(_run(path, ruleset_paths, workers, repo_type, waivers, block=False))
 
 
-def run_dump_lines(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None = None,
-                   repo_type: RepoType | None = None,
-                   waivers: Sequence[Waiver] = ()) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``run_dump`` as (JSONL line without its newline, summary keys) per record.
+def run_dump_blocks(path: Path, ruleset_paths: tuple[Path, ...], *, workers: int | None = None,
+                    repo_type: RepoType | None = None,
+                    waivers: Sequence[Waiver] = ()) -> Iterator[RecordBlock]:
+    """``run_dump`` as blocks of records already encoded as JSONL, with their summaries.
 
-    The workers encode the lines, so a streamed ``--format jsonl`` run leaves the parent only
-    the writing: the encoding would otherwise be serial work there.
+    The workers encode the records, and the parent writes each block whole: a streamed
+    ``--format jsonl`` run would otherwise spend most of the parent's time encoding,
+    decoding and writing line by line. Raises as ``run_dump`` does, before any block.
     """
-    results: Iterator[Any] = _run(path, ruleset_paths, workers, repo_type, waivers, lines=True)
-    return results
+    blocks: Iterator[Any] = _run(path, ruleset_paths, workers, repo_type, waivers, block=True)
+    return blocks
+
+
+def _flat(results: Iterator[_Results]) -> Iterator[dict[str, Any]]:
+    for records in results:
+        assert not isinstance(records, RecordBlock)
+        yield from records
 
 
 def _run(path: Path, ruleset_paths: tuple[Path, ...], workers: int | None,
          repo_type: RepoType | None, waivers: Sequence[Waiver],
-         lines: bool) -> Iterator[_Result]:
+         block: bool) -> Iterator[_Results]:
+    """The chunks' results, lazily; raises now for a bad --workers, bad rules or an
+    unreadable dump."""
     chosen = tuple(waivers)  # frozen dataclasses: picklable, sent once per worker
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
@@ -519,18 +540,20 @@ def _run(path: Path, ruleset_paths: tuple[Path, ...], workers: int | None,
         first = next(records, None)  # surface an unreadable file before any work starts
         if first is None:
             return iter(())
-        return _in_process(_prepend(first, records), lines, ruleset, repo_type, chosen)
+        return _in_process(_prepend(first, records), block, ruleset, repo_type, chosen)
     items = _iter_items(path)
     head = next(items, None)  # surface an unreadable file before any worker starts
     if head is None:
         return iter(())
-    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen, lines)
+    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen, block)
 
 
-def _in_process(records: Iterator[dict[str, Any]], lines: bool, ruleset: Ruleset,
-                repo_type: RepoType | None, waivers: tuple[Waiver, ...]) -> Iterator[_Result]:
+def _in_process(records: Iterator[dict[str, Any]], block: bool, ruleset: Ruleset,
+                repo_type: RepoType | None, waivers: tuple[Waiver, ...]) -> Iterator[_Results]:
+    """One record per result: judged here, each reaches the journal as soon as it is done."""
+    evaluate = _evaluate_block if block else _evaluate_records
     for number, record in enumerate(records, 1):
-        yield from _evaluate_items((record,), number, lines, ruleset, repo_type, waivers)
+        yield evaluate((record,), number, ruleset, repo_type, waivers)
 
 
 def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
@@ -540,22 +563,22 @@ def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
 
 def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
               repo_type: RepoType | None, workers: int,
-              waivers: tuple[Waiver, ...], lines: bool) -> Iterator[_Result]:
+              waivers: tuple[Waiver, ...], block: bool) -> Iterator[_Results]:
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
     # spawn, not fork: the caller may run threads (HTTP pools, a progress bar) that fork breaks.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(ruleset_paths, repo_type, waivers))
     try:
-        pending: deque[Future[bytes | list[_Result]]] = deque()
+        pending: deque[Future[bytes | _Results]] = deque()
         start = 1
         for chunk in _chunks(records, CHUNK_SIZE):
-            pending.append(pool.submit(_evaluate_chunk, chunk, start, lines))
+            pending.append(pool.submit(_evaluate_chunk, chunk, start, block))
             start += len(chunk)
             if len(pending) >= max_in_flight:
-                yield from _unpack(pending.popleft().result())
+                yield _unpack(pending.popleft().result())
         while pending:
-            yield from _unpack(pending.popleft().result())
+            yield _unpack(pending.popleft().result())
     except BrokenProcessPool:
         raise OpenAuditError(
             "a --from-dump worker process stopped (out of memory, killed, or its rules could "

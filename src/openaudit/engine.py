@@ -131,8 +131,7 @@ def _memo_key(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> tuple[Any, ..
             part = parts[name] = (value, facts.unknown_reasons.get(name))
         key.append(part)
     recorded = facts.evidence
-    for name in plan.evidence_keys:
-        key.append(recorded.get(name))
+    key.extend([recorded.get(name) for name in plan.evidence_keys])
     return tuple(key)
 
 

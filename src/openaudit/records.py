@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from openaudit.models import AuditReport, Finding, RepoType, Verdict
 from openaudit.render.json_report import OUTCOME_VALUES, finding_dict, verdict_dict, verdict_head
@@ -44,6 +44,19 @@ def audit_record_line(report: AuditReport) -> str:
         texts.append(hit[1])
     head = encode_record({**_header(report), **verdict_head(report)})
     return f'{head[:-1]}, "findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}'
+
+
+class RecordBlock(NamedTuple):
+    """Records already encoded: their JSONL lines (UTF-8, each ending in a newline) and, in
+    the same order, their summaries (``record_summary``). A dump's workers send these, so the
+    parent writes a block whole instead of encoding each record."""
+
+    text: bytes
+    summaries: list[dict[str, Any]]
+
+    def lines(self) -> list[bytes]:
+        """Each record's line, newline included (JSON text holds no raw newline)."""
+        return [line + b"\n" for line in self.text.split(b"\n")[:-1]]
 
 
 # What a streamed batch keeps of each record in memory (the summary and exit code read them).

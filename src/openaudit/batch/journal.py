@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -23,8 +24,18 @@ from openaudit.records import encode_record, is_error, record_key, record_proble
 
 
 def record_line(record: Mapping[str, Any]) -> str:
-    """The JSONL line of a record, keys in the record's own (stable) order."""
-    return encode_record(record) + "\n"
+    """The JSONL line of a record, keys in the record's own (stable) order.
+
+    A lone surrogate (which a JSON "\ud800" escape in Hub metadata or a dump decodes to) has
+    no UTF-8 form: it is written as that escape again, so the line is valid JSON and UTF-8.
+    """
+    line = encode_record(record) + "\n"
+    if not line.isascii() and _SURROGATE.search(line):
+        line = _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", line)
+    return line
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
@@ -105,10 +116,22 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         return cls(open(path, "w", encoding="utf-8"), durable=True)
 
-    def write(self, record: Mapping[str, Any], line: str | None = None) -> None:
-        """Append a record, or its already encoded ``line`` (``record_line`` less the
-        newline)."""
-        self._stream.write(record_line(record) if line is None else line + "\n")
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._stream.write(record_line(record))
+        self._after_write()
+
+    def write_block(self, text: bytes) -> None:
+        """Append whole lines already encoded as UTF-8 (records that finished together)."""
+        stream = self._stream
+        raw = getattr(stream, "buffer", None)
+        if raw is None:  # e.g. stdout behind a progress bar's proxy: text only
+            stream.write(text.decode("utf-8", "surrogatepass"))
+        else:
+            stream.flush()  # what was written as text goes first
+            raw.write(text)
+        self._after_write()
+
+    def _after_write(self) -> None:
         self._stream.flush()
         if self._durable and time.monotonic() - self._synced >= FSYNC_INTERVAL:
             self._sync()

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
 from openaudit.errors import UsageError
-from openaudit.records import record_summary
+from openaudit.records import RecordBlock, record_summary
 
 JSONL = "jsonl"
 
@@ -81,12 +81,18 @@ class BatchOutput:
     def written(self) -> int:
         return len(self._new)
 
-    def write(self, record: Mapping[str, Any], line: str | None = None) -> None:
-        """Keep a record; ``line`` is its JSONL text (no newline) when already encoded, and
-        then ``record`` may be its summary keys alone (``records.record_summary``)."""
+    def write(self, record: Mapping[str, Any]) -> None:
         if self._journal is not None:
-            self._journal.write(record, line)
+            self._journal.write(record)
         self._new.append(self._kept(record))
+
+    def write_block(self, block: RecordBlock) -> None:
+        """Keep records already encoded (a jsonl run from a dump): written whole, with one
+        flush, and only their summaries kept."""
+        assert self.fmt == JSONL, "only a streamed jsonl batch keeps summaries alone"
+        if self._journal is not None:
+            self._journal.write_block(block.text)
+        self._new.extend(map(self._kept, block.summaries))
 
     def _kept(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
         """What stays in memory: a streamed batch keeps only what the summary needs, so
