@@ -407,11 +407,20 @@ def test_records_and_json_reports_built_directly_keep_their_bytes(
 @pytest.mark.parametrize("record", [
     {"repo_id": "a/b", "text": "caf\u00e9 \u2026 \U0001f600 \x00\x1f\x7f \"q\" \\u0041"},
     {"when": date(2026, 12, 1), "path": Path("x/y"), "n": [1, 2.5, None, True]},
-    {"\u00e9": {"nested": ["\ud800"]}},
+    {"\u00e9": {"nested": ["\U0001f600"]}},
 ])
 def test_the_shared_journal_encoder_writes_what_json_dumps_wrote(record: dict[str, Any]) -> None:
     assert journal.record_line(record) == json.dumps(record, ensure_ascii=False,
                                                      default=str) + "\n"
+
+
+def test_lone_surrogates_are_written_as_json_escapes_not_raw() -> None:
+    # A "\udc80" escape in Hub metadata decodes to a lone surrogate, which has no UTF-8 form:
+    # written raw it crashed the journal; as the escape the line is UTF-8 and reads back equal.
+    record = {"\u00e9": {"nested": ["a\ud800b", "\udc80", "caf\u00e9"]}}
+    line = journal.record_line(record)
+    assert line == '{"\u00e9": {"nested": ["a\\ud800b", "\\udc80", "caf\u00e9"]}}\n'
+    assert json.loads(line.encode("utf-8")) == record
 
 
 def test_journal_lines_of_real_records_are_unchanged(

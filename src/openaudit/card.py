@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from openaudit.memo import Memo
+
 _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_LINE = re.compile(r"^---[ \t]*$", re.MULTILINE)  # _FENCE on a line of a whole text
 # Line boundaries of str.splitlines() other than "\n": a text without them splits at "\n" alone.
@@ -149,13 +151,10 @@ def _front_matter_lines(yaml_text: str, end: int) -> tuple[tuple[str, ...], dict
         front_matter = tuple(yaml_text.split("\n")) if end > 1 else ()
         found = (front_matter, _top_level_key_lines(front_matter, offset=2))
         if len(yaml_text) <= _MAX_REMEMBERED_TEXT:
-            if len(_LINES) >= _MAX_LOADED:
-                _LINES.clear()
-            _LINES[key] = found
+            _LINES.put(key, found)
     return found[0], dict(found[1])  # a copy: a caller may not change another card's lines
 
 
-_LINES: dict[tuple[str, bool], tuple[tuple[str, ...], dict[str, int]]] = {}
 
 
 class _NeedsReference(Exception):
@@ -165,8 +164,9 @@ class _NeedsReference(Exception):
 # Front matter text -> its data, marshalled: loading gives every caller its own copy, so no
 # card can change another's. Cards repeat (templates, one organisation's releases), and
 # building the objects is most of what a YAML load costs.
-_LOADED: dict[str, bytes] = {}
 _MAX_LOADED = 4096
+_LOADED: Memo[str, bytes] = Memo(_MAX_LOADED)
+_LINES: Memo[tuple[str, bool], tuple[tuple[str, ...], dict[str, int]]] = Memo(_MAX_LOADED)
 _MAX_REMEMBERED_TEXT = 65_536  # characters; a longer front matter is loaded every time
 
 
@@ -181,9 +181,7 @@ def _load_remembered(yaml_text: str) -> Any:
             blob = marshal.dumps(data)
         except ValueError:  # a YAML date or timestamp: not marshallable, load it every time
             return data
-        if len(_LOADED) >= _MAX_LOADED:
-            _LOADED.clear()
-        _LOADED[yaml_text] = blob
+        _LOADED.put(yaml_text, blob)
     return data
 
 

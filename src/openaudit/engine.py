@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from openaudit import __version__
+from openaudit.memo import Memo
 from openaudit.models import (
     AuditReport,
     Evidence,
@@ -51,13 +52,13 @@ class _Plan:
     # distinct input (a dump repeats the same licence, card and file patterns endlessly).
     inputs: tuple[str, ...]
     evidence_keys: tuple[str, ...]
-    memo: dict[Any, Finding]
-    interned: dict[Finding, Finding]
+    memo: Memo[Any, Finding]
+    interned: Memo[Finding, Finding]
 
 
 _MAX_MEMO = 2048  # findings kept per rule; the memo is cleared when it is full
-_PLANS: dict[int, _Plan] = {}
-_MAX_PLANS = 4096
+_MAX_PLANS = 4096  # rules are few; this only bounds odd long-lived callers
+_PLANS: Memo[int, _Plan] = Memo(_MAX_PLANS)
 
 
 def _plan(rule: Rule) -> _Plan:
@@ -81,10 +82,9 @@ def _plan(rule: Rule) -> _Plan:
                                         for key in (fact, *specific)))
     plan = _Plan(rule, compile_condition(rule.check), names, tuple(leaf_plans),
                  _FAIL if rule.severity is _ERROR else _WARN, *templates,
-                 f"{rule.id}:{rule.name}", inputs, evidence_keys, {}, {})
-    if len(_PLANS) >= _MAX_PLANS:  # rules are few; this only bounds odd long-lived callers
-        _PLANS.clear()
-    _PLANS[id(rule)] = plan  # the plan holds the rule, so its id cannot be reused meanwhile
+                 f"{rule.id}:{rule.name}", inputs, evidence_keys, Memo(_MAX_MEMO),
+                 Memo(_MAX_MEMO))
+    _PLANS.put(id(rule), plan)  # the plan holds the rule, so its id cannot be reused meanwhile
     return plan
 
 
@@ -105,11 +105,8 @@ def _memoised(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> Finding:
         fresh = _run_plan(plan, facts)
         # Inputs that differ (a README's text) often give an equal finding: hand out the one
         # already made, whose JSON text is already known (records.audit_record_line).
-        finding = plan.interned.setdefault(fresh, fresh)
-        if len(plan.memo) >= _MAX_MEMO:
-            plan.memo.clear()
-            plan.interned.clear()
-        plan.memo[key] = finding
+        finding = plan.interned.get(fresh) or plan.interned.put(fresh, fresh)
+        plan.memo.put(key, finding)
     return finding
 
 
@@ -263,10 +260,8 @@ def audit(pack: Pack, facts: Facts, target: Target, *,
                                      pillar.group, ids)
                         for pillar, indices, ids in layout.pillars)
         verdict, reason, gaps = decide_verdict(pack, list(pillars))
-        decided = (pillars, verdict, reason, gaps, reason_families(pack, gaps))
-        if len(layout.decided) >= _MAX_MEMO:
-            layout.decided.clear()
-        layout.decided[outcomes] = decided
+        decided = layout.decided.put(
+            outcomes, (pillars, verdict, reason, gaps, reason_families(pack, gaps)))
     pillars, verdict, reason, gaps, families = decided
     return AuditReport(
         target=target, pack=pack.id, ruleset_version=pack.version,
@@ -287,10 +282,10 @@ class _Layout:
     pillars: tuple[tuple[Pillar, tuple[int, ...], tuple[str, ...]], ...]
     by_rule_id: tuple[int, ...]  # rule indices sorted (stably) by rule id
     # Outcomes of the rules, in pack order -> (pillars, verdict, reason, gaps, families).
-    decided: dict[tuple[Outcome, ...], tuple[Any, ...]]
+    decided: Memo[tuple[Outcome, ...], tuple[Any, ...]]
 
 
-_LAYOUTS: dict[int, _Layout] = {}
+_LAYOUTS: Memo[int, _Layout] = Memo(_MAX_PLANS)
 
 
 def _layout(pack: Pack) -> _Layout:
@@ -303,10 +298,8 @@ def _layout(pack: Pack) -> _Layout:
         indices = tuple(i for i, rule in enumerate(rules) if rule.pillar == pillar.id)
         pillars.append((pillar, indices, tuple(rules[i].id for i in indices)))
     layout = _Layout(pack, tuple(pillars),
-                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), {})
-    if len(_LAYOUTS) >= _MAX_PLANS:
-        _LAYOUTS.clear()
-    _LAYOUTS[id(pack)] = layout  # the layout holds the pack, so its id cannot be reused
+                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), Memo(_MAX_MEMO))
+    _LAYOUTS.put(id(pack), layout)  # the layout holds the pack, so its id cannot be reused
     return layout
 
 

@@ -5,17 +5,19 @@ The same function serves Hub repos and local folders, so both are judged identic
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from openaudit import readme as md
-from openaudit.card import ParsedCard, parse_card
+from openaudit.card import ParsedCard, parse_card, split_front_matter
 from openaudit.fact_specs import FACT_SPECS
 from openaudit.licenses import Catalogue, SignalSet, scan_text
+from openaudit.memo import Memo
 from openaudit.models import Evidence, Facts, RepoSnapshot
 from openaudit.terms import TermsResult, at_readme_lines, normalise_license_values, resolve_terms
 
@@ -102,15 +104,81 @@ def is_weights_file(path: str) -> bool:
 def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet) -> Facts:
     """Turn raw evidence into the documented, flat fact mapping."""
     b = _Builder()
-    card = _card(snapshot, b)
-    body_facts = _readme(snapshot, card, b)
-    _files(snapshot, b)
-    _access(card, snapshot, signals, b)
+    meta = _metadata(snapshot, signals)
+    b.values.update(meta.values)
+    b.unknown.update(meta.unknown)
+    b.evidence.update(meta.evidence)
+    body_facts = _readme(snapshot, meta.body, meta.body_line, b)
     _terms(snapshot, catalogue, signals, body_facts, b)
     _links_and_code(snapshot, body_facts, b)
-    if card is not None and card.error_line is not None:
-        _locate_card_unknowns(card.error_line, b)
+    if meta.error_line is not None:
+        _locate_card_unknowns(meta.error_line, b)
     return b.build()
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    """The facts of the card metadata, the file list and the gate, and the README body."""
+
+    values: dict[str, Any]
+    unknown: dict[str, str]
+    evidence: dict[str, tuple[Evidence, ...]]
+    body: str  # the README after its front matter ("" without a README)
+    body_line: int  # the README line the body starts on
+    error_line: int | None  # the README line a broken front matter breaks on
+
+
+def _metadata(snapshot: RepoSnapshot, signals: SignalSet) -> _Metadata:
+    """``_card``, ``_files`` and ``_access`` on the snapshot, remembered per distinct input.
+
+    They read everything but the README body, which is what differs between most cards made
+    from one template (or one organisation's releases): only the body is taken afresh.
+    """
+    readme = snapshot.readme
+    text = readme.text if readme is not None else None
+    split = split_front_matter(text) if text is not None else None
+    key = _metadata_key(snapshot, split)
+    hit = _METADATA.get(key) if key is not None else None
+    if hit is not None and hit[0] is signals:
+        found = hit[1]
+        body = "" if text is None else (split[2] if split is not None and split[0] is not None
+                                        else text)
+        return _Metadata(found.values, found.unknown, found.evidence, body, found.body_line,
+                         found.error_line)
+    b = _Builder()
+    card = _card(snapshot, b)
+    _files(snapshot, b)
+    _access(card, snapshot, signals, b)
+    found = _Metadata(b.values, b.unknown, b.evidence, card.body if card is not None else "",
+                      card.body_line if card is not None else 1,
+                      card.error_line if card is not None else None)
+    if key is not None:
+        # The body is left out of the entry: it is the one part taken afresh.
+        _METADATA.put(key, (signals, replace(found, body="")))
+    return found
+
+
+def _metadata_key(snapshot: RepoSnapshot,
+                  split: tuple[int | None, str, str] | None) -> tuple[Any, ...] | None:
+    """Everything ``_metadata`` reads but the README body; None when it cannot be a key."""
+    card_data = snapshot.card_data
+    try:
+        card_key = None if card_data is None else marshal.dumps(cast(Any, card_data))
+    except ValueError:  # e.g. a Parquet timestamp in cardData: judge it afresh
+        return None
+    readme = snapshot.readme
+    readme_key = None if readme is None else (readme.path, readme.text is None, readme.error,
+                                              readme.decode_errors)
+    texts = tuple((t.path, t.text is None, t.error, t.decode_errors)
+                  for t in snapshot.license_files)
+    key = (snapshot.repo_type, snapshot.source, readme_key, split[:2] if split else None,
+           card_key, snapshot.gated, snapshot.tags, snapshot.library_name, snapshot.files, texts)
+    return key if sum(len(f) for f in snapshot.files) <= _MAX_KEY_CHARS else None
+
+
+# The metadata key -> (the signal set it was judged with, the facts without the README body).
+_METADATA: Memo[tuple[Any, ...], tuple[SignalSet, _Metadata]] = Memo(2048)
+_MAX_KEY_CHARS = 262_144  # file-list characters; a longer list is not kept
 
 
 def _locate_card_unknowns(line: int, b: _Builder) -> None:
@@ -201,15 +269,17 @@ class _Body:
     licence_lines: md.LineMap  # lines of fact readme.section.license -> README.md lines
 
 
-def _readme(snapshot: RepoSnapshot, card: ParsedCard | None, b: _Builder) -> _Body | None:
-    names = ["readme.sections", "readme.placeholder_sections", "readme.text",
-             *(f"readme.section.{n}" for n in md.SECTION_NAMES)]
+_README_FACTS = ("readme.sections", "readme.placeholder_sections", "readme.text",
+                 *(f"readme.section.{n}" for n in md.SECTION_NAMES))
+
+
+def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder) -> _Body | None:
+    """README facts from the body after the front matter, which starts on line ``first``."""
     if snapshot.readme is not None and snapshot.readme.text is None:
-        for name in names:
+        for name in _README_FACTS:
             b.set_unknown(name, f"README.md could not be read: {snapshot.readme.error}")
         return None
-    body = md.blank_comments(card.body) if card is not None else ""
-    first = card.body_line if card is not None else 1
+    body = md.blank_comments(card_body)
     lines = body.splitlines()
     headings = md.headings_of(lines)  # split once, shared by sections and links
     sections = md.sections_of(lines, headings, first)

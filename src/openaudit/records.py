@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from openaudit.memo import Memo
 from openaudit.models import AuditReport, Finding, RepoType, Verdict
 from openaudit.render.json_report import OUTCOME_VALUES, finding_dict, verdict_dict, verdict_head
 
@@ -38,9 +39,7 @@ def audit_record_line(report: AuditReport) -> str:
         counts[finding.outcome._value_] += 1
         hit = cache.get(id(finding))
         if hit is None or hit[0] is not finding:
-            if len(cache) >= _MAX_FINDING_TEXTS:
-                cache.clear()
-            hit = cache[id(finding)] = (finding, encode_record(finding_dict(finding)))
+            hit = cache.put(id(finding), (finding, encode_record(finding_dict(finding))))
         texts.append(hit[1])
     head = encode_record({**_header(report), **verdict_head(report)})
     return f'{head[:-1]}, "findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}'
@@ -106,8 +105,7 @@ def _header(report: AuditReport) -> dict[str, Any]:
 
 # Finding object id -> (the finding, its JSON text); holding the finding keeps its id from
 # being reused while the entry lives.
-_FINDING_TEXTS: dict[int, tuple[Finding, str]] = {}
-_MAX_FINDING_TEXTS = 65_536
+_FINDING_TEXTS: Memo[int, tuple[Finding, str]] = Memo(65_536)
 # ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
 # (any keyword but the defaults does); one encoder with the same settings, built once, writes
 # the same bytes. The journal writes every record with it.

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from openaudit.licenses import Catalogue, LicenseEntry, SignalSet, TextScan, scan_text
+from openaudit.memo import Memo
 from openaudit.models import Evidence, FileText
 from openaudit.readme import LineMap
 
@@ -97,16 +98,13 @@ def resolve_terms(
     result = _resolve(licence_values, license_name, licence_files, readme_licence_section,
                       catalogue, signals, licence_section_lines)
     if sum(len(f.text or "") for f in licence_files) <= _MAX_REMEMBERED_TEXT:
-        if len(_RESOLVED) >= _MAX_RESOLVED:
-            _RESOLVED.clear()
-        _RESOLVED[key] = (catalogue, signals, result)  # holding both keeps their ids unique
+        _RESOLVED.put(key, (catalogue, signals, result))  # holding both keeps their ids unique
     return result
 
 
 # (catalogue id, signals id, the inputs) -> (catalogue, signals, result). A result is shared by
 # every repo with those inputs, which only read it.
-_RESOLVED: dict[tuple[object, ...], tuple[Catalogue, SignalSet, TermsResult]] = {}
-_MAX_RESOLVED = 2048
+_RESOLVED: Memo[tuple[object, ...], tuple[Catalogue, SignalSet, TermsResult]] = Memo(2048)
 _MAX_REMEMBERED_TEXT = 262_144  # characters of licence text; longer inputs are not kept
 
 
