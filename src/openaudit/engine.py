@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -90,13 +90,14 @@ def _plan(rule: Rule) -> _Plan:
 
 def run_rule(rule: Rule, facts: Facts) -> Finding:
     """Evaluate one rule and render its finding (the same finding for the same inputs)."""
-    return _memoised(_plan(rule), facts, {})
+    plan = _plan(rule)
+    return _memoised(plan, facts, _key_parts(plan.inputs, facts))
 
 
-def _memoised(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> Finding:
-    """``_run_plan``, remembered per distinct input; ``parts`` holds the key parts of the
-    facts already seen for these facts (rules share most of their inputs)."""
-    key = _memo_key(plan, facts, parts)
+def _memoised(plan: _Plan, facts: Facts, parts: Mapping[str, Any]) -> Finding:
+    """``_run_plan``, remembered per distinct input. ``parts`` (``_key_parts``) covers at least
+    the plan's inputs; a key is hashable unless a fact holds unhashable items."""
+    key = (*map(parts.__getitem__, plan.inputs), *map(facts.evidence.get, plan.evidence_keys))
     try:
         finding = plan.memo.get(key)
     except TypeError:  # a value that cannot be a key (e.g. a list of mappings): judge afresh
@@ -110,26 +111,19 @@ def _memoised(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> Finding:
     return finding
 
 
-def _memo_key(plan: _Plan, facts: Facts, parts: dict[str, Any]) -> tuple[Any, ...]:
-    """The rule's inputs as a key (hashable unless a fact holds unhashable items).
+def _key_parts(names: Iterable[str], facts: Facts) -> dict[str, tuple[Any, str | None]]:
+    """Each fact's part of a memo key: its value (typed, see ``_key_value``) and why unknown."""
+    values, unknown = facts.values, facts.unknown_reasons
+    return {name: (_key_value(values.get(name)), unknown.get(name)) for name in names}
 
-    A scalar other than text carries its type, and a list becomes a typed tuple, so values
+
+def _key_value(value: Any) -> Any:
+    """A scalar other than text carries its type, and a list becomes a typed tuple, so values
     that compare equal but render or evaluate differently (``True`` and ``1``, a list and a
-    tuple) never share a key.
-    """
-    key: list[Any] = []
-    for name in plan.inputs:
-        part = parts.get(name)
-        if part is None:
-            value = facts.values.get(name)
-            if type(value) is not str and value is not None:
-                value = (type(value), tuple(value)) if isinstance(value, list | tuple) else (
-                    type(value), value)
-            part = parts[name] = (value, facts.unknown_reasons.get(name))
-        key.append(part)
-    recorded = facts.evidence
-    key.extend([recorded.get(name) for name in plan.evidence_keys])
-    return tuple(key)
+    tuple) never share a key."""
+    if type(value) is str or value is None:
+        return value
+    return (type(value), tuple(value)) if isinstance(value, list | tuple) else (type(value), value)
 
 
 def _run_plan(plan: _Plan, facts: Facts) -> Finding:
@@ -248,8 +242,8 @@ def audit(pack: Pack, facts: Facts, target: Target, *,
     pack's own digest).
     """
     layout = _layout(pack)
-    parts: dict[str, Any] = {}
-    findings = [_memoised(_plan(rule), facts, parts) for rule in pack.rules]
+    parts = _key_parts(layout.inputs, facts)  # rules share most of their inputs
+    findings = [_memoised(plan, facts, parts) for plan in layout.plans]
     # Fresh findings carry no waiver, so the pillars and the verdict depend on the outcomes
     # alone: worked out once per distinct combination.
     outcomes = tuple([f.outcome for f in findings])
@@ -283,6 +277,8 @@ class _Layout:
     by_rule_id: tuple[int, ...]  # rule indices sorted (stably) by rule id
     # Outcomes of the rules, in pack order -> (pillars, verdict, reason, gaps, families).
     decided: Memo[tuple[Outcome, ...], tuple[Any, ...]]
+    plans: tuple[_Plan, ...]  # of the rules, in pack order
+    inputs: tuple[str, ...]  # every fact some rule's finding depends on
 
 
 _LAYOUTS: Memo[int, _Layout] = Memo(_MAX_PLANS)
@@ -293,12 +289,14 @@ def _layout(pack: Pack) -> _Layout:
     if layout is not None and layout.pack is pack:
         return layout
     rules = pack.rules
+    plans = tuple(_plan(rule) for rule in rules)
     pillars = []
     for pillar in pack.pillars:
         indices = tuple(i for i, rule in enumerate(rules) if rule.pillar == pillar.id)
         pillars.append((pillar, indices, tuple(rules[i].id for i in indices)))
     layout = _Layout(pack, tuple(pillars),
-                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), Memo(_MAX_MEMO))
+                     tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), Memo(_MAX_MEMO),
+                     plans, tuple(dict.fromkeys(n for plan in plans for n in plan.inputs)))
     _LAYOUTS.put(id(pack), layout)  # the layout holds the pack, so its id cannot be reused
     return layout
 
