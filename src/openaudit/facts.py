@@ -269,6 +269,8 @@ class _Body:
     licence_lines: md.LineMap  # lines of fact readme.section.license -> README.md lines
 
 
+_SECTION_FACTS = tuple((name, f"readme.section.{name}") for name in md.SECTION_NAMES)
+_SECTION_EVIDENCE = {name: f"readme.sections:{name}" for name in md.SECTION_NAMES}
 _README_FACTS = ("readme.sections", "readme.placeholder_sections", "readme.text",
                  *(f"readme.section.{n}" for n in md.SECTION_NAMES))
 
@@ -283,27 +285,35 @@ def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder) -> 
     lines = body.splitlines()
     headings = md.headings_of(lines)  # split once, shared by sections and links
     sections = md.sections_of(lines, headings, first)
-    flags = [s.is_placeholder for s in sections]
-    real = [s for s, placeholder in zip(sections, flags, strict=True) if not placeholder]
-    held = [s for s, placeholder in zip(sections, flags, strict=True) if placeholder]
-    placeholders = {s.name for s in held} - {s.name for s in real}
-    b.set("readme.sections", [s.name for s in real],
-          *(Evidence("README.md", s.line, s.heading) for s in real))
-    for section in real:  # "contains X" checks cite section X alone
-        key = f"readme.sections:{section.name}"
-        b.evidence[key] = (*b.evidence.get(key, ()),
-                           Evidence("README.md", section.line, section.heading))
-    b.set("readme.placeholder_sections", list(placeholders),
-          *(Evidence("README.md", s.line, s.heading) for s in held))
-    b.set("readme.text", body)
-    by_name: dict[str, list[md.Section]] = {}
-    for section in real:
-        by_name.setdefault(section.name, []).append(section)
-    for name in md.SECTION_NAMES:
-        parts = by_name.get(name, [])
-        b.set(f"readme.section.{name}", "\n\n".join(s.text for s in parts),
-              *(Evidence("README.md", s.line, s.heading) for s in parts))
-    licence_lines = md.LineMap.of_parts(((s.text, s.text_line) for s in by_name.get("license", [])),
+    real: list[md.Section] = []
+    real_ev: list[Evidence] = []
+    held_names: set[str] = set()
+    held_ev: list[Evidence] = []
+    by_name: dict[str, list[tuple[md.Section, Evidence]]] = {}
+    for section in sections:
+        item = Evidence("README.md", section.line, section.heading)
+        if section.is_placeholder:
+            held_names.add(section.name)
+            held_ev.append(item)
+        else:
+            real.append(section)
+            real_ev.append(item)
+            by_name.setdefault(section.name, []).append((section, item))
+    b.set("readme.sections", [s.name for s in real], *real_ev)
+    evidence, values = b.evidence, b.values
+    for section, item in zip(real, real_ev, strict=True):  # "contains X" cites section X alone
+        key = _SECTION_EVIDENCE[section.name]
+        evidence[key] = (*evidence.get(key, ()), item)
+    b.set("readme.placeholder_sections", list(held_names - {s.name for s in real}), *held_ev)
+    values["readme.text"] = body
+    for name, fact in _SECTION_FACTS:
+        parts = by_name.get(name)
+        if parts is None:
+            values[fact] = ""  # no such section: no text, no evidence
+        else:
+            b.set(fact, "\n\n".join(s.text for s, _ in parts), *(item for _, item in parts))
+    licence = by_name.get("license", [])
+    licence_lines = md.LineMap.of_parts(((s.text, s.text_line) for s, _ in licence),
                                         separator_lines=2)
     return _Body(tuple(sections), tuple(md.links_of(lines, headings, first)), body, licence_lines)
 
@@ -550,16 +560,18 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
     match = _checkpoint_mention(body.text, folded)
     b.set("links.checkpoints", bool(match),
           *([Evidence("README.md", None, match.group(0))] if match else []))
+    extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
     for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),
                        ("code.evaluation", "evaluation"), ("code.inference", "inference")):
         chosen = [lk for lk in code_links if kind in lk.kinds]
-        extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
-        b.set(fact, [lk.url for lk in chosen] + extra.get(fact, []), *_link_ev(chosen),
-              *_file_ev(extra.get(fact, [])))
+        files = extra.get(fact, [])
+        b.set(fact, [lk.url for lk in chosen] + files, *_link_ev(chosen), *_file_ev(files))
     # A data source is a link in a data section that is neither a paper nor a code repository
     # (a paper about "publicly available data" does not locate the data).
-    data_links = [lk for lk in links if _in_sections(lk.line, body.sections, _DATA_SECTIONS)
-                  and not lk.kinds and not md.is_paper_link(lk.url)]
+    spans = [(s.line, s.end_line) for s in body.sections if s.name in _DATA_SECTIONS]
+    data_links = [lk for lk in links if not lk.kinds
+                  and any(start < lk.line <= end for start, end in spans)
+                  and not md.is_paper_link(lk.url)] if spans else []
     sources = card_datasets + tag_datasets + [lk.url for lk in data_links]
     b.set("data.sources", sources, *_link_ev(data_links),
           *b.evidence.get("card.datasets", ()),
@@ -594,10 +606,6 @@ def _checkpoint_mention(text: str, folded: str) -> re.Match[str] | None:
         if match:
             return match
     return None
-
-
-def _in_sections(line: int, sections: tuple[md.Section, ...], names: tuple[str, ...]) -> bool:
-    return any(s.name in names and s.line < line <= s.end_line for s in sections)
 
 
 def _relation_from_tags(tags: tuple[str, ...]) -> str:
