@@ -23,6 +23,7 @@ import yaml
 from openaudit import readme
 from openaudit.batch import journal
 from openaudit.card import MAX_YAML_ALIASES, parse_card
+from openaudit.casefold import casefolded
 from openaudit.dump import _unpack, run_dump, snapshot_from_record
 from openaudit.engine import audit, decide_verdict, format_value, pillar_results, run_rule
 from openaudit.errors import UsageError
@@ -121,8 +122,8 @@ def test_casefolded_keeps_every_letter_an_ignorecase_pattern_matches() -> None:
     # Every non-ASCII character re.IGNORECASE matches to an ASCII letter (checked over Unicode).
     for twin in ("\u0130", "\u0131", "\u017f", "\u212a"):
         letters = [c for c in "iks" if re.fullmatch(c, twin, re.I)]
-        assert letters and letters[0] in readme.casefolded(f"x{twin}y")
-    assert readme.casefolded("\u00c9T\u00c9") == "\u00e9t\u00e9"
+        assert letters and letters[0] in casefolded(f"x{twin}y")
+    assert casefolded("\u00c9T\u00c9") == "\u00e9t\u00e9"
 
 
 CHECKPOINT_TEXTS = [
@@ -137,7 +138,7 @@ CHECKPOINT_TEXTS = [
 @pytest.mark.parametrize("text", CHECKPOINT_TEXTS)
 def test_checkpoint_search_with_pre_checks_equals_the_plain_search(text: str) -> None:
     expected = _CHECKPOINTS.search(text)
-    found = _checkpoint_mention(text, readme.casefolded(text))
+    found = _checkpoint_mention(text, casefolded(text))
     assert (found and (found.span(), found.group(0))) == (
         expected and (expected.span(), expected.group(0)))
 

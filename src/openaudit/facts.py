@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from openaudit import readme as md
 from openaudit.card import ParsedCard, parse_card, split_front_matter
+from openaudit.casefold import casefolded
 from openaudit.fact_specs import FACT_SPECS
 from openaudit.licenses import Catalogue, SignalSet, scan_text
 from openaudit.memo import Memo
@@ -552,7 +553,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
     b.set("links.code", [lk.url for lk in code_links], *_link_ev(code_links))
     papers = [lk for lk in links if md.is_paper_link(lk.url)]
     b.set("links.papers", [lk.url for lk in papers], *_link_ev(papers))
-    folded = md.casefolded(body.text)  # for cheap pre-checks of the case-insensitive searches
+    folded = casefolded(body.text)  # for cheap pre-checks of the case-insensitive searches
     b.set("links.arxiv", md.arxiv_ids(body.text, folded) + tag_arxiv, *_link_ev(
         [lk for lk in papers if "arxiv.org" in lk.url]))
     hub_datasets = md.hub_dataset_ids(body.text, folded)
@@ -587,7 +588,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
 def _checkpoint_mention(text: str, folded: str) -> re.Match[str] | None:
     """``_CHECKPOINTS.search(text)``, trying only where one of its first words occurs.
 
-    ``folded`` is ``md.casefolded(text)``. A case-insensitive search visits every position of
+    ``folded`` is ``casefolded(text)``. A case-insensitive search visits every position of
     a long README; a match can only start where a first word occurs, so when the offsets of
     ``folded`` agree with ``text`` the match is tried at those places alone, leftmost first.
     """

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from openaudit.casefold import casefolded
+
 Tri = bool | None  # True, False or None (unknown)
 
 
@@ -191,6 +193,88 @@ def referenced_facts(cond: Condition) -> list[str]:
     return list(seen)
 
 
-def compile_regex(pattern: str) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class RulePattern:
+    """A rule's regex, with a cheap test that proves most texts cannot match it.
+
+    Every match of the pattern starts with one of ``starts`` (when it has them): the literal
+    text each top-level alternative begins with. A README where none occurs is answered
+    without running the regex; anywhere else the regex decides, so the result is always the
+    regex's own.
+    """
+
+    regex: re.Pattern[str]
+    starts: tuple[str, ...]  # lower-cased for a case-insensitive pattern
+    ignore_case: bool
+
+    @property
+    def pattern(self) -> str:
+        """The pattern as written in the rule file."""
+        return self.regex.pattern
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """``self.regex.search(text)``."""
+        if self.starts:
+            # casefolded keeps every letter an ASCII case-insensitive pattern can match.
+            haystack = casefolded(text) if self.ignore_case else text
+            if not any(start in haystack for start in self.starts):
+                return None
+        return self.regex.search(text)
+
+
+def compile_regex(pattern: str) -> RulePattern:
     """Compile a rule regex (raises re.error on a bad pattern)."""
-    return re.compile(pattern)
+    regex = re.compile(pattern)
+    ignore_case = bool(regex.flags & re.IGNORECASE)
+    body = pattern.removeprefix("(?i)")
+    starts = _alternative_starts(body, ignore_case) if body == pattern or ignore_case else ()
+    return RulePattern(regex, starts, ignore_case)
+
+
+# Characters that stand for themselves in a pattern and under IGNORECASE (letters only as
+# ASCII, which casefolded covers): a run of them at the start of an alternative is literal.
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789" " -_:/,;'\"=<>@%!&~`")
+_QUANTIFIERS = frozenset("?*+{")
+
+
+def _alternative_starts(pattern: str, ignore_case: bool) -> tuple[str, ...]:
+    """The literal start of each top-level alternative, or () when one has none.
+
+    Only a pattern made of alternatives at depth 0 is split; inline flags other than a
+    leading ``(?i)``, anchors, classes and escapes at a start end its literal run, and a
+    character a quantifier applies to is not part of it.
+    """
+    branches: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":  # a class may hold "|" or ")": skip to its end
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                return ()
+            i = end + 1
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    branches.append(pattern[start:])
+    starts = []
+    for branch in branches:
+        run = 0
+        while run < len(branch) and branch[run] in _PLAIN:
+            run += 1
+        if run < len(branch) and branch[run] in _QUANTIFIERS:
+            run -= 1  # the quantifier makes that character optional or repeated
+        if run < 1:
+            return ()
+        starts.append(branch[:run].lower() if ignore_case else branch[:run])
+    return tuple(dict.fromkeys(starts))

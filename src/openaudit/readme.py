@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from openaudit.casefold import casefolded
+
 # Canonical section names and the heading words that map to them, checked in order: the first
 # match wins, so the more specific names come first ("training data" before "training").
 SECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -221,25 +223,6 @@ def _code_kinds(url: str, line: str, section: str | None) -> tuple[str, ...]:
 
 def _kinds_in(text: str) -> tuple[str, ...]:
     return tuple(sorted(kind for kind, pattern in CODE_KINDS.items() if pattern.search(text)))
-
-
-# The only non-ASCII characters that an IGNORECASE pattern matches to ASCII letters (checked
-# over all of Unicode with Python 3.11's re): mapping them first makes ``casefolded`` sound.
-_CASE_TWINS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
-
-
-def casefolded(text: str) -> str:
-    """Lower-cased ``text`` for cheap pre-checks of case-insensitive patterns.
-
-    Wherever an ``re.IGNORECASE`` pattern made of ASCII letters matches ``text``, its lower-case
-    letters appear in the result, so ``"word" not in casefolded(text)`` proves no match. When
-    the result is as long as ``text``, every character was lowered one for one, so offsets agree.
-    """
-    if not text.isascii():
-        for twin, letter in _CASE_TWINS:  # str.replace beats str.translate by far here
-            if twin in text:
-                text = text.replace(twin, letter)
-    return text.lower()
 
 
 def arxiv_ids(body: str, folded: str | None = None) -> list[str]:

@@ -90,13 +90,18 @@ def resolve_terms(
     its hits cite the README; without it they cite the line within the section. Remembered:
     the same licence files and card values recur across thousands of repos.
     """
+    # The section's scan stands in for its text: README licence sections differ in wording
+    # far more often than in what a scan finds in them.
+    readme_scan = (at_readme_lines(scan_text(readme_licence_section, README_LICENCE_SECTION,
+                                             signals), licence_section_lines)
+                   if readme_licence_section else None)
     key = (id(catalogue), id(signals), tuple(licence_values), license_name,
-           tuple(licence_files), readme_licence_section, licence_section_lines)
+           tuple(licence_files), readme_scan)
     hit = _RESOLVED.get(key)
     if hit is not None and hit[0] is catalogue and hit[1] is signals:
         return hit[2]
-    result = _resolve(licence_values, license_name, licence_files, readme_licence_section,
-                      catalogue, signals, licence_section_lines)
+    result = _resolve(licence_values, license_name, licence_files, readme_scan, catalogue,
+                      signals)
     if sum(len(f.text or "") for f in licence_files) <= _MAX_REMEMBERED_TEXT:
         _RESOLVED.put(key, (catalogue, signals, result))  # holding both keeps their ids unique
     return result
@@ -112,19 +117,13 @@ def _resolve(
     licence_values: Sequence[str],
     license_name: str,
     licence_files: Sequence[FileText],
-    readme_licence_section: str | None,
+    readme_scan: TextScan | None,
     catalogue: Catalogue,
     signals: SignalSet,
-    licence_section_lines: LineMap | None,
 ) -> TermsResult:
     declared, meta_entries, unknown = _declared(licence_values, license_name, catalogue)
     file_scans, unreadable = _scan_files(licence_files, signals)
-    readme_scans = (
-        [at_readme_lines(scan_text(readme_licence_section, README_LICENCE_SECTION, signals),
-                         licence_section_lines)]
-        if readme_licence_section
-        else []
-    )
+    readme_scans = [] if readme_scan is None else [readme_scan]
     scans = tuple(file_scans + readme_scans)
     evidence = _scan_evidence(scans)
     file_families = sorted({f for s in file_scans for f in s.families})
