@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from openaudit.memo import Memo
-from openaudit.models import AuditReport, Finding, RepoType, Verdict
+from openaudit.models import AuditReport, Finding, PillarResult, RepoType, Verdict
 from openaudit.render.json_report import OUTCOME_VALUES, finding_dict, verdict_dict, verdict_head
 
 RECORD_VERSION = "1.0"
@@ -41,8 +41,27 @@ def audit_record_line(report: AuditReport) -> str:
         if hit is None or hit[0] is not finding:
             hit = cache.put(id(finding), (finding, encode_record(finding_dict(finding))))
         texts.append(hit[1])
-    head = encode_record({**_header(report), **verdict_head(report)})
-    return f'{head[:-1]}, "findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}'
+    t, enc = report.target, encode_record
+    return (f'{{"record_version": "{RECORD_VERSION}", "repo_id": {enc(t.repo_id)}, '
+            f'"repo_type": {enc(t.repo_type._value_)}, "source": {enc(t.source)}, '
+            f'"revision": {enc(t.revision)}, "sha": {enc(t.sha)}, {_judgement_text(report)}, '
+            f'"findings": [{", ".join(texts)}], "summary": {enc(counts)}}}')
+
+
+def _judgement_text(report: AuditReport) -> str:
+    """The record's keys from ``reason_families`` to ``pillars`` as JSON text (no braces):
+    the same for every repo the pack judged alike, so it is encoded once per judgement."""
+    key = (id(report.pillars), report.verdict, report.verdict_reason, report.gaps,
+           report.reason_families, report.tool_version, report.ruleset_version, report.pack,
+           report.ruleset_digest)
+    hit = _JUDGEMENT_TEXTS.get(key)
+    if hit is None or hit[0] is not report.pillars:
+        header = _header(report)
+        for name in ("record_version", "repo_id", "repo_type", "source", "revision", "sha"):
+            del header[name]
+        text = encode_record({**header, **verdict_head(report)})[1:-1]
+        hit = _JUDGEMENT_TEXTS.put(key, (report.pillars, text))  # holding pillars keeps the id
+    return hit[1]
 
 
 class RecordBlock(NamedTuple):
@@ -106,6 +125,7 @@ def _header(report: AuditReport) -> dict[str, Any]:
 # Finding object id -> (the finding, its JSON text); holding the finding keeps its id from
 # being reused while the entry lives.
 _FINDING_TEXTS: Memo[int, tuple[Finding, str]] = Memo(65_536)
+_JUDGEMENT_TEXTS: Memo[tuple[Any, ...], tuple[tuple[PillarResult, ...], str]] = Memo(4096)
 # ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
 # (any keyword but the defaults does); one encoder with the same settings, built once, writes
 # the same bytes. The journal writes every record with it.
