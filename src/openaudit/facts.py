@@ -411,12 +411,44 @@ def _value_line(card: ParsedCard | None, key: str, label: str = "") -> int | Non
 
 def _terms(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
            body: _Body | None, b: _Builder) -> None:
-    card_known = b.values.get("card.license") is not None
-    licence_values = b.values.get("card.license") or []
-    licence_section = b.values.get("readme.section.license") or None
-    result = resolve_terms(licence_values, b.values.get("card.license_name") or "",
+    """The licence-terms facts; remembered per terms result and the card and gate facts they
+    combine it with (the same few combinations recur across a whole dump)."""
+    values, unknown, evidence = b.values, b.unknown, b.evidence
+    licence_section = values.get("readme.section.license") or None
+    result = resolve_terms(values.get("card.license") or [], values.get("card.license_name") or "",
                            snapshot.license_files, licence_section, catalogue, signals,
                            licence_section_lines=body.licence_lines if body else None)
+    readme = snapshot.readme
+    gate = values.get("access.gate_restrictions")
+    key = (id(result), values.get("card.license") is None, evidence.get("card.license"),
+           unknown.get("card.license"), None if gate is None else tuple(gate),
+           evidence.get("access.gate_restrictions"), values.get("access.eu_disallowed"),
+           evidence.get("access.eu_disallowed"), None if readme is None else readme.error,
+           readme is not None and readme.text is None)
+    hit = _TERMS.get(key)
+    if hit is not None and hit[0] is result:
+        _, new_values, new_unknown, new_evidence = hit
+    else:
+        # What _terms_of writes is new to the builder: the difference is its output.
+        before = (values.keys() | set(), unknown.keys() | set(), evidence.keys() | set())
+        _terms_of(result, snapshot, b)
+        new_values = {k: v for k, v in values.items() if k not in before[0]}
+        new_unknown = {k: v for k, v in unknown.items() if k not in before[1]}
+        new_evidence = {k: v for k, v in evidence.items() if k not in before[2]}
+        _TERMS.put(key, (result, new_values, new_unknown, new_evidence))  # holds result's id
+        return
+    values.update(new_values)
+    unknown.update(new_unknown)
+    evidence.update(new_evidence)
+
+
+# (terms result id, the card and gate facts read) -> (result, the facts written).
+_TERMS: Memo[tuple[Any, ...], tuple[TermsResult, dict[str, Any], dict[str, str],
+                                    dict[str, tuple[Evidence, ...]]]] = Memo(2048)
+
+
+def _terms_of(result: TermsResult, snapshot: RepoSnapshot, b: _Builder) -> None:
+    card_known = b.values.get("card.license") is not None
     files = [f.path for f in snapshot.license_files]
     b.set("license_text.files", files, *_file_ev(files))
     if not card_known:
