@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -179,33 +180,37 @@ def find_links(body: str, first_line: int = 1) -> list[Link]:
 def links_of(lines: list[str], headings: list[tuple[int, int, str]] | None,
              first_line: int = 1) -> list[Link]:
     """:func:`find_links` on lines already split (and, if known, their headings)."""
-    section_at: list[str | None] | None = None
+    sections: _HeadingIndex | None = None
     links: list[Link] = []
-    for pos, line in enumerate(lines):
-        if "://" not in line:  # every URL match contains it
-            continue
+    for pos in [i for i, line in enumerate(lines) if "://" in line]:  # in every URL match
+        line = lines[pos]
         for match in _URL.finditer(line):
             url = match.group(0).rstrip(".,;:!?*_")
             kinds: tuple[str, ...] = ()
             if _CODE_HOSTS.match(url):
-                if section_at is None:
-                    section_at = _section_per_line(lines, headings)
-                kinds = _code_kinds(url, line, section_at[pos])
+                if sections is None:
+                    sections = _HeadingIndex.of(lines, headings)
+                kinds = _code_kinds(url, line, sections.at(pos))
             links.append(Link(url, pos + first_line, line.strip()[:200], kinds))
     return links
 
 
-def _section_per_line(lines: list[str],
-                      headings: list[tuple[int, int, str]] | None = None) -> list[str | None]:
-    current: list[str | None] = []
-    name: str | None = None
-    found = headings_of(lines) if headings is None else headings
-    heading_at = {pos: canonical_section(title) for pos, _, title in found}
-    for pos in range(len(lines)):
-        if pos in heading_at:
-            name = heading_at[pos]
-        current.append(name)
-    return current
+@dataclass(frozen=True)
+class _HeadingIndex:
+    """The canonical section each line is in: that of the last heading at or above it."""
+
+    positions: tuple[int, ...]  # heading line indices, ascending
+    names: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, lines: list[str], headings: list[tuple[int, int, str]] | None) -> _HeadingIndex:
+        found = headings_of(lines) if headings is None else headings
+        return cls(tuple(pos for pos, _, _ in found),
+                   tuple(canonical_section(title) for _, _, title in found))
+
+    def at(self, pos: int) -> str | None:
+        index = bisect_right(self.positions, pos) - 1
+        return self.names[index] if index >= 0 else None
 
 
 def _code_kinds(url: str, line: str, section: str | None) -> tuple[str, ...]:
@@ -230,9 +235,10 @@ def arxiv_ids(body: str, folded: str | None = None) -> list[str]:
 
     ``folded`` is ``casefolded(body)`` when the caller already has it.
     """
-    if "arxiv" not in (casefolded(body) if folded is None else folded):
+    folded = casefolded(body) if folded is None else folded
+    if "arxiv" not in folded:
         return []
-    return sorted(set(_ARXIV.findall(body)))
+    return sorted(set(_findall_from(_ARXIV, "arxiv", body, folded)))
 
 
 @lru_cache(maxsize=4096)  # pure, and the same papers are linked from many cards
@@ -246,9 +252,32 @@ def hub_dataset_ids(body: str, folded: str | None = None) -> list[str]:
 
     ``folded`` is ``casefolded(body)`` when the caller already has it.
     """
-    if "huggingface" not in (casefolded(body) if folded is None else folded):
+    folded = casefolded(body) if folded is None else folded
+    if "huggingface" not in folded:
         return []
-    return sorted({m.rstrip(".") for m in _HUB_DATASET.findall(body)})
+    return sorted({m.rstrip(".") for m in _findall_from(_HUB_DATASET, "huggingface", body,
+                                                         folded)})
+
+
+def _findall_from(pattern: re.Pattern[str], word: str, text: str, folded: str) -> list[str]:
+    """``pattern.findall(text)`` (one group), for a case-insensitive pattern that starts with
+    the letters ``word``: tried only where ``folded`` (``casefolded(text)``) has the word.
+
+    A scan of every position of a long README is what a case-insensitive findall costs; when
+    the offsets of ``folded`` agree with ``text``, matches can only start at the word.
+    """
+    if len(folded) != len(text):
+        return pattern.findall(text)
+    found: list[str] = []
+    pos = folded.find(word)
+    while pos != -1:
+        match = pattern.match(text, pos)
+        if match:
+            found.append(match.group(1))
+            pos = folded.find(word, max(match.end(), pos + 1))
+        else:
+            pos = folded.find(word, pos + 1)
+    return found
 
 
 @dataclass(frozen=True)
