@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -425,26 +425,34 @@ def _terms(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
            evidence.get("access.gate_restrictions"), values.get("access.eu_disallowed"),
            evidence.get("access.eu_disallowed"), None if readme is None else readme.error,
            readme is not None and readme.text is None)
-    hit = _TERMS.get(key)
-    if hit is not None and hit[0] is result:
-        _, new_values, new_unknown, new_evidence = hit
-    else:
-        # What _terms_of writes is new to the builder: the difference is its output.
-        before = (values.keys() | set(), unknown.keys() | set(), evidence.keys() | set())
-        _terms_of(result, snapshot, b)
-        new_values = {k: v for k, v in values.items() if k not in before[0]}
-        new_unknown = {k: v for k, v in unknown.items() if k not in before[1]}
-        new_evidence = {k: v for k, v in evidence.items() if k not in before[2]}
-        _TERMS.put(key, (result, new_values, new_unknown, new_evidence))  # holds result's id
+    _remembered(_TERMS, key, result, b, lambda: _terms_of(result, snapshot, b))
+
+
+def _remembered(memo: Memo[tuple[Any, ...], _Written], key: tuple[Any, ...], held: object,
+                b: _Builder, write: Callable[[], None]) -> None:
+    """Run ``write`` (which adds facts to ``b`` that it does not hold yet), or replay what it
+    added for the same ``key``. ``held`` is kept with the entry: an object whose id the key
+    holds cannot be replaced by another with that id while the entry lives."""
+    hit = memo.get(key)
+    if hit is not None and hit[0] is held:
+        b.values.update(hit[1])
+        b.unknown.update(hit[2])
+        b.evidence.update(hit[3])
         return
-    values.update(new_values)
-    unknown.update(new_unknown)
-    evidence.update(new_evidence)
+    before = (b.values.keys() | set(), b.unknown.keys() | set(), b.evidence.keys() | set())
+    write()
+    memo.put(key, (held,
+                   {k: v for k, v in b.values.items() if k not in before[0]},
+                   {k: v for k, v in b.unknown.items() if k not in before[1]},
+                   {k: v for k, v in b.evidence.items() if k not in before[2]}))
 
 
-# (terms result id, the card and gate facts read) -> (result, the facts written).
-_TERMS: Memo[tuple[Any, ...], tuple[TermsResult, dict[str, Any], dict[str, str],
-                                    dict[str, tuple[Evidence, ...]]]] = Memo(2048)
+# What a remembered step wrote: (the held object, values, unknown reasons, evidence).
+_Written = tuple[object, dict[str, Any], dict[str, str], dict[str, tuple[Evidence, ...]]]
+# (terms result id, the card and gate facts read) -> what _terms_of wrote.
+_TERMS: Memo[tuple[Any, ...], _Written] = Memo(2048)
+# What _links_of reads -> what it wrote.
+_LINKS: Memo[tuple[Any, ...], _Written] = Memo(2048)
 
 
 def _terms_of(result: TermsResult, snapshot: RepoSnapshot, b: _Builder) -> None:
@@ -580,20 +588,37 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
             else:
                 b.set_unknown(name, reason)
         return
-    links = body.links
+    folded = casefolded(body.text)  # for cheap pre-checks of the case-insensitive searches
+    arxiv = md.arxiv_ids(body.text, folded)
+    hub_datasets = md.hub_dataset_ids(body.text, folded)
+    match = _checkpoint_mention(body.text, folded)
+    mention = match.group(0) if match else None
+    spans = tuple((s.line, s.end_line) for s in body.sections if s.name in _DATA_SECTIONS)
+    # Everything else the link facts are made from: the README's text only counts through
+    # the searches above, so cards that differ in wording alone share the work below.
+    key = (body.links, tuple(arxiv), tuple(hub_datasets), mention, spans, snapshot.tags,
+           tuple(card_datasets), tuple(py_files), library, b.values.get("card.license") is None,
+           b.unknown.get("card.license"), b.evidence.get("card.datasets"),
+           b.evidence.get("readme.section.training_data"))
+    _remembered(_LINKS, key, None, b, lambda: _links_of(
+        body.links, arxiv + tag_arxiv, hub_datasets + tag_datasets + card_datasets, mention,
+        spans, card_datasets, tag_datasets, train_files, py_files + lib_marker, b))
+
+
+def _links_of(links: tuple[md.Link, ...], arxiv: list[str], datasets: list[str],
+              mention: str | None, spans: tuple[tuple[int, int], ...], card_datasets: list[str],
+              tag_datasets: list[str], train_files: list[str], inference_files: list[str],
+              b: _Builder) -> None:
+    """The link and code facts of a readable README."""
     code_links = [lk for lk in links if lk.kinds]
     b.set("links.code", [lk.url for lk in code_links], *_link_ev(code_links))
     papers = [lk for lk in links if md.is_paper_link(lk.url)]
     b.set("links.papers", [lk.url for lk in papers], *_link_ev(papers))
-    folded = casefolded(body.text)  # for cheap pre-checks of the case-insensitive searches
-    b.set("links.arxiv", md.arxiv_ids(body.text, folded) + tag_arxiv, *_link_ev(
-        [lk for lk in papers if "arxiv.org" in lk.url]))
-    hub_datasets = md.hub_dataset_ids(body.text, folded)
-    b.set("links.datasets", hub_datasets + tag_datasets + card_datasets)
-    match = _checkpoint_mention(body.text, folded)
-    b.set("links.checkpoints", bool(match),
-          *([Evidence("README.md", None, match.group(0))] if match else []))
-    extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
+    b.set("links.arxiv", arxiv, *_link_ev([lk for lk in papers if "arxiv.org" in lk.url]))
+    b.set("links.datasets", datasets)
+    b.set("links.checkpoints", mention is not None,
+          *([Evidence("README.md", None, mention)] if mention is not None else []))
+    extra = {"code.training": train_files, "code.inference": inference_files}
     for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),
                        ("code.evaluation", "evaluation"), ("code.inference", "inference")):
         chosen = [lk for lk in code_links if kind in lk.kinds]
@@ -601,7 +626,6 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
         b.set(fact, [lk.url for lk in chosen] + files, *_link_ev(chosen), *_file_ev(files))
     # A data source is a link in a data section that is neither a paper nor a code repository
     # (a paper about "publicly available data" does not locate the data).
-    spans = [(s.line, s.end_line) for s in body.sections if s.name in _DATA_SECTIONS]
     data_links = [lk for lk in links if not lk.kinds
                   and any(start < lk.line <= end for start, end in spans)
                   and not md.is_paper_link(lk.url)] if spans else []
