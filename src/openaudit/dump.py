@@ -174,7 +174,7 @@ def _siblings(value: Any) -> tuple[str, ...]:
         raise BadRecord(f"'siblings' must be a list, not {type(value).__name__}")
     names: set[str] = set()
     for item in value:
-        name = item.get("rfilename") if isinstance(item, Mapping) else item
+        name = item.get("rfilename") if type(item) is dict or isinstance(item, Mapping) else item
         if not isinstance(name, str) or not name:
             raise BadRecord("every 'siblings' entry must be a path or {'rfilename': path}")
         names.add(name)

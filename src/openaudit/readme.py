@@ -36,6 +36,7 @@ SECTION_NAMES: tuple[str, ...] = tuple(name for name, _ in SECTION_PATTERNS)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # the closing #s are stripped in Python
 _FENCE_FIRST = frozenset("`~")
+_MAY_MATTER = frozenset("#`~")  # first characters of headings and fences
 _FENCES = ("```", "~~~")
 _LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _NOTES = re.compile(r"\[[^\]]*\]|[*_`]")
@@ -155,9 +156,11 @@ def headings_of(lines: list[str]) -> list[tuple[int, int, str]]:
     """(line index, level, title) of every Markdown heading outside code fences."""
     found: list[tuple[int, int, str]] = []
     in_fence = False
-    for pos, line in enumerate(lines):
-        # Only a line starting with "#" can be a heading, and only one starting with a fence
-        # character or whitespace can open or close a fence: skip the rest cheaply.
+    # Only a line starting with "#" can be a heading, and only one starting with a fence
+    # character or whitespace can open or close a fence: the rest are skipped in one pass.
+    for pos in [i for i, line in enumerate(lines)
+                if (first := line[:1]) in _MAY_MATTER or first.isspace()]:
+        line = lines[pos]
         first = line[:1]
         if first == "#":
             if in_fence:
