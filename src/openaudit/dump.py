@@ -27,7 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from openaudit.errors import OpenAuditError, UsageError
 from openaudit.facts import is_licence_file
@@ -48,7 +48,8 @@ from openaudit.waivers import Waiver, apply_waivers
 
 BAD_RECORD = "bad-record"
 NOT_IN_DUMP = "not in the dump (the record lists the file but carries no text for it)"
-CHUNK_SIZE = 500  # records per task sent to a worker process
+CHUNK_SIZE = 500  # Parquet rows per task sent to a worker process
+BLOCK_BYTES = 1 << 20  # JSONL bytes per task sent to a worker process (whole lines)
 GC_THRESHOLD = 50_000  # allocations between young collections in a worker (Python's: 700)
 PARQUET_BATCH = 2_000  # rows decoded at a time from a Parquet file
 PARQUET_INSTALL_HINT = 'install Parquet support: pip install "openaudit[parquet]"'
@@ -328,25 +329,73 @@ def _first_record(path: Path, number: int, line: bytes) -> dict[str, Any]:
     return record
 
 
-# What the parent sends a worker: a record, or a JSONL line still to parse (number, bytes).
-_Item = dict[str, Any] | tuple[int, bytes]
+class _Lines(NamedTuple):
+    """Whole JSONL lines for a worker to parse and judge: the bytes as read, the file line
+    number of the first, and the dump record number of the first that is not blank."""
+
+    data: bytes
+    first_line: int
+    first_record: int
 
 
-def _iter_items(path: Path) -> Iterator[_Item]:
-    """``iter_dump`` for the worker pool: after the first record, JSONL lines stay unparsed.
+def _line_blocks(path: Path, gzipped: bool) -> Iterator[_Lines]:
+    """The dump's JSONL text in blocks of whole lines (about BLOCK_BYTES each), numbered.
 
-    The workers parse them, which spares the parent the JSON decoding and the pickling of
-    every record; a bad line still becomes the same bad-record marker, in the worker.
+    The workers split and parse them: the parent only reads, so it spends nothing per line.
+    A read failure is a UsageError; the first line that is not blank must be a record.
     """
-    magic = _magic(path)
-    if magic == _PARQUET_MAGIC:
-        yield from _iter_parquet(path)
-        return
-    lines = _jsonl_lines(path, gzipped=magic.startswith(_GZIP_MAGIC))
-    for number, line in lines:
-        yield _first_record(path, number, line)
-        break
-    yield from lines
+    checked = False
+    try:
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
+            line, record = 1, 1
+            while data := handle.read(BLOCK_BYTES):
+                if not data.endswith(b"\n"):
+                    data += handle.readline()  # to the end of the line, or of the file
+                lines, blank = _line_counts(data)
+                if not checked:
+                    checked = _first_line_checked(path, _Lines(data, line, record))
+                yield _Lines(data, line, record)
+                line += lines
+                record += lines - blank
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise UsageError(f"cannot read the dump {path}: {exc}",
+                         "the file is truncated or corrupt; export it again") from None
+
+
+# A blank line (``not line.strip()``) starts with one of these bytes, or follows a newline.
+_BLANK_FIRST = frozenset(b" \t\r\x0b\x0c\n")
+_BLANK_AFTER_NEWLINE = (b"\n\n", b"\n ", b"\n\t", b"\n\r", b"\n\x0b", b"\n\x0c")
+
+
+def _line_counts(data: bytes) -> tuple[int, int]:
+    """(lines, blank lines) in whole lines of JSONL, as iterating the file would count them."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if data[0] not in _BLANK_FIRST and not any(mark in data for mark in _BLANK_AFTER_NEWLINE):
+        return lines, 0  # every line starts with a byte that strip() keeps
+    return lines, sum(1 for line in _split_lines(data) if not line.strip())
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    return pieces
+
+
+def _numbered_lines(block: _Lines) -> Iterator[tuple[int, bytes]]:
+    """(file line number, line) of every line of the block that is not blank."""
+    for number, line in enumerate(_split_lines(block.data), block.first_line):
+        if line.strip():
+            yield number, line
+
+
+def _first_line_checked(path: Path, block: _Lines) -> bool:
+    """Whether the block holds the dump's first non-blank line; raises when that line is not
+    a record (the file is not a JSONL dump at all)."""
+    for number, line in _numbered_lines(block):
+        _first_record(path, number, line)
+        return True
+    return False
 
 
 def record_from_line(line: str | bytes, number: int | None = None) -> dict[str, Any]:
@@ -409,16 +458,23 @@ def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
     gc.set_threshold(GC_THRESHOLD, 50, 100)
 
 
-def _evaluate_chunk(chunk: list[_Item], start: int = 1,
-                    block: bool = False) -> bytes | _Results:
-    """Results of a chunk whose first record is record ``start`` of the dump, marshalled when
-    they are plain JSON-like data.
+# A worker's task: JSONL lines, or Parquet rows with the dump record number of the first.
+_Task = _Lines | tuple[list[dict[str, Any]], int]
+
+
+def _evaluate_chunk(task: _Task, block: bool = False) -> bytes | _Results:
+    """Results of a task, marshalled when they are plain JSON-like data.
 
     marshal writes and reads such data several times faster than pickle, and the parent's
     unpickling is serial work; anything marshal refuses goes back pickled, unchanged.
     """
     assert _worker_ruleset is not None, "worker not initialised"
-    records = map(_record_of, chunk)
+    if isinstance(task, _Lines):
+        records: Iterable[Mapping[str, Any]] = (
+            record_from_line(line, number) for number, line in _numbered_lines(task))
+        start = task.first_record
+    else:
+        records, start = task
     if block:
         return marshal.dumps(tuple(_evaluate_block(records, start, _worker_ruleset,
                                                    _worker_repo_type, _worker_waivers)))
@@ -462,10 +518,6 @@ def _numbered(record: dict[str, Any], number: int) -> dict[str, Any]:
     if not record.get("repo_id"):
         record["dump_record"] = number
     return record
-
-
-def _record_of(item: _Item) -> dict[str, Any]:
-    return item if isinstance(item, dict) else record_from_line(item[1], item[0])
 
 
 def _unpack(results: bytes | _Results) -> _Results:
@@ -541,11 +593,23 @@ def _run(path: Path, ruleset_paths: tuple[Path, ...], workers: int | None,
         if first is None:
             return iter(())
         return _in_process(_prepend(first, records), block, ruleset, repo_type, chosen)
-    items = _iter_items(path)
-    head = next(items, None)  # surface an unreadable file before any worker starts
+    tasks = _tasks(path)
+    head = next(tasks, None)  # surface an unreadable file before any worker starts
     if head is None:
         return iter(())
-    return _run_pool(_prepend(head, items), ruleset_paths, repo_type, count, chosen, block)
+    return _run_pool(_prepend(head, tasks), ruleset_paths, repo_type, count, chosen, block)
+
+
+def _tasks(path: Path) -> Iterator[_Task]:
+    """What the workers get: blocks of JSONL lines, or numbered chunks of Parquet rows."""
+    magic = _magic(path)
+    if magic != _PARQUET_MAGIC:
+        yield from _line_blocks(path, gzipped=magic.startswith(_GZIP_MAGIC))
+        return
+    start = 1
+    for chunk in _chunks(_iter_parquet(path), CHUNK_SIZE):
+        yield chunk, start
+        start += len(chunk)
 
 
 def _in_process(records: Iterator[dict[str, Any]], block: bool, ruleset: Ruleset,
@@ -561,7 +625,7 @@ def _prepend(first: _T, rest: Iterator[_T]) -> Iterator[_T]:
     yield from rest
 
 
-def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
+def _run_pool(tasks: Iterator[_Task], ruleset_paths: tuple[Path, ...],
               repo_type: RepoType | None, workers: int,
               waivers: tuple[Waiver, ...], block: bool) -> Iterator[_Results]:
     max_in_flight = workers * 2  # enough to keep every worker busy, few enough to stay small
@@ -571,10 +635,8 @@ def _run_pool(records: Iterator[_Item], ruleset_paths: tuple[Path, ...],
                                initargs=(ruleset_paths, repo_type, waivers))
     try:
         pending: deque[Future[bytes | _Results]] = deque()
-        start = 1
-        for chunk in _chunks(records, CHUNK_SIZE):
-            pending.append(pool.submit(_evaluate_chunk, chunk, start, block))
-            start += len(chunk)
+        for task in tasks:
+            pending.append(pool.submit(_evaluate_chunk, task, block))
             if len(pending) >= max_in_flight:
                 yield _unpack(pending.popleft().result())
         while pending:
