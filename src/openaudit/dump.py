@@ -362,15 +362,16 @@ def _line_blocks(path: Path, gzipped: bool) -> Iterator[_Lines]:
                          "the file is truncated or corrupt; export it again") from None
 
 
-# A blank line (``not line.strip()``) starts with one of these bytes, or follows a newline.
+# A blank line (``not line.strip()``) starts with one of these bytes: the first line, or one
+# after a newline.
 _BLANK_FIRST = frozenset(b" \t\r\x0b\x0c\n")
-_BLANK_AFTER_NEWLINE = (b"\n\n", b"\n ", b"\n\t", b"\n\r", b"\n\x0b", b"\n\x0c")
+_BLANK_AFTER_NEWLINE = re.compile(rb"\n[ \t\r\x0b\x0c\n]")
 
 
 def _line_counts(data: bytes) -> tuple[int, int]:
     """(lines, blank lines) in whole lines of JSONL, as iterating the file would count them."""
     lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    if data[0] not in _BLANK_FIRST and not any(mark in data for mark in _BLANK_AFTER_NEWLINE):
+    if data[0] not in _BLANK_FIRST and not _BLANK_AFTER_NEWLINE.search(data):
         return lines, 0  # every line starts with a byte that strip() keeps
     return lines, sum(1 for line in _split_lines(data) if not line.strip())
 
