@@ -266,7 +266,7 @@ def _jsonish(value: Any) -> Any:
     if isinstance(value, str) and (value[:1] in ("{", "[") or value == "null"):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
             raise BadRecord("a nested field holds text that is not valid JSON") from None
     return value
 
@@ -402,13 +402,15 @@ def _first_line_checked(path: Path, block: _Lines) -> bool:
 def record_from_line(line: str | bytes, number: int | None = None) -> dict[str, Any]:
     """One JSONL line as a record; a line that is not a JSON object gives a bad-record marker
     (``evaluate_record`` reports it), so a distributed job needs no error handling of its own."""
+    where = f"line {number}: " if number is not None else ""
     try:
         record = json.loads(line)
     except ValueError:  # includes bytes that are not UTF-8
         record = None
+    except RecursionError:  # e.g. "[[[[…": Python's decoder recurses once per level
+        return {BAD_MARKER: f"{where}JSON nested too deeply to read"}
     if isinstance(record, dict):
         return record
-    where = f"line {number}: " if number is not None else ""
     return {BAD_MARKER: f"{where}not a JSON object"}
 
 
@@ -463,7 +465,7 @@ def _init_worker(ruleset_paths: tuple[Path, ...], repo_type: RepoType | None,
 _Task = _Lines | tuple[list[dict[str, Any]], int]
 
 
-def _evaluate_chunk(task: _Task, block: bool = False) -> bytes | _Results:
+def _evaluate_chunk(task: _Task, block: bool = False) -> bytes | _PackedBlock | _Results:
     """Results of a task, marshalled when they are plain JSON-like data.
 
     marshal writes and reads such data several times faster than pickle, and the parent's
@@ -477,8 +479,10 @@ def _evaluate_chunk(task: _Task, block: bool = False) -> bytes | _Results:
     else:
         records, start = task
     if block:
-        return marshal.dumps(tuple(_evaluate_block(records, start, _worker_ruleset,
-                                                   _worker_repo_type, _worker_waivers)))
+        # The text travels as it is (one copy less each way); the summaries marshalled.
+        text, summaries = _evaluate_block(records, start, _worker_ruleset, _worker_repo_type,
+                                          _worker_waivers)
+        return _PackedBlock(text, marshal.dumps(summaries))
     results = _evaluate_records(records, start, _worker_ruleset, _worker_repo_type,
                                 _worker_waivers)
     try:
@@ -521,14 +525,20 @@ def _numbered(record: dict[str, Any], number: int) -> dict[str, Any]:
     return record
 
 
-def _unpack(results: bytes | _Results) -> _Results:
-    if not isinstance(results, bytes):
-        return results
-    unpacked = marshal.loads(results)
-    if isinstance(unpacked, tuple):  # a RecordBlock travels as a plain tuple
-        return RecordBlock(*unpacked)
-    records: list[dict[str, Any]] = unpacked
-    return records
+class _PackedBlock(NamedTuple):
+    """A RecordBlock on its way from a worker: the summaries still marshalled."""
+
+    text: bytes
+    summaries: bytes
+
+
+def _unpack(results: bytes | _PackedBlock | _Results) -> _Results:
+    if isinstance(results, _PackedBlock):
+        return RecordBlock(results.text, marshal.loads(results.summaries))
+    if isinstance(results, bytes):
+        records: list[dict[str, Any]] = marshal.loads(results)
+        return records
+    return results
 
 
 def _chunks(records: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -635,7 +645,7 @@ def _run_pool(tasks: Iterator[_Task], ruleset_paths: tuple[Path, ...],
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(ruleset_paths, repo_type, waivers))
     try:
-        pending: deque[Future[bytes | _Results]] = deque()
+        pending: deque[Future[bytes | _PackedBlock | _Results]] = deque()
         for task in tasks:
             pending.append(pool.submit(_evaluate_chunk, task, block))
             if len(pending) >= max_in_flight:

@@ -237,7 +237,7 @@ def _cached_info(repo_id: str, repo_type: RepoType, revision: str | None) -> dic
     path = _cache_path(repo_id, repo_type, revision)
     try:
         info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         raise HubUnavailable(
             f"{repo_type.value} {repo_id} ({revision or 'main'}) is not in the local cache",
             "run the same audit once without --offline to fill the cache") from None

@@ -159,7 +159,7 @@ def _safe(text: str) -> str:
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a damaged entry is a miss
         return None
     return data if isinstance(data, dict) else None
 

@@ -59,7 +59,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
             problem: str | None = "not JSON"
         else:
             problem = record_problem(record)

@@ -92,7 +92,8 @@ class BatchOutput:
         assert self.fmt == JSONL, "only a streamed jsonl batch keeps summaries alone"
         if self._journal is not None:
             self._journal.write_block(block.text)
-        self._new.extend(map(self._kept, block.summaries))
+        # Summaries are what _kept keeps, but for the findings a policy's waivers needed.
+        self._new.extend(record_summary(s) if "findings" in s else s for s in block.summaries)
 
     def _kept(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
         """What stays in memory: a streamed batch keeps only what the summary needs, so
