@@ -114,7 +114,8 @@ def _memoised(plan: _Plan, facts: Facts, parts: Mapping[str, Any]) -> Finding:
 def _key_parts(names: Iterable[str], facts: Facts) -> dict[str, tuple[Any, str | None]]:
     """Each fact's part of a memo key: its value (typed, see ``_key_value``) and why unknown."""
     values, unknown = facts.values, facts.unknown_reasons
-    return {name: (_key_value(values.get(name)), unknown.get(name)) for name in names}
+    return {name: (value if type(value := values.get(name)) is str or value is None
+                   else _key_value(value), unknown.get(name)) for name in names}
 
 
 def _key_value(value: Any) -> Any:
