@@ -7,6 +7,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from openaudit.casefold import casefolded
 
@@ -75,12 +76,12 @@ _SECTION_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """One README section: canonical name, heading, body text, 1-based heading and last line.
 
     ``text_line`` is the README line ``text`` starts on (blank lines after the heading are
-    stripped from ``text``).
+    stripped from ``text``). Sections and links are named tuples: every README of a dump makes
+    a dozen of them, and tuples are built and hashed in C.
     """
 
     name: str
@@ -97,8 +98,7 @@ class Section:
         return not stripped
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """A URL in the README with the line it is on and the kinds of code it points to."""
 
     url: str
