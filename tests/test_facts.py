@@ -419,9 +419,11 @@ def test_same_folder_same_facts(tmp_path: Path) -> None:
         "README.md": LINKS_README, "LICENSE": RAIL_LIKE, "z.safetensors": b"", "a.safetensors": b"",
         "b/train.py": "", "NOTICE": "n",
     })
-    first, second = facts_of(folder), facts_of(folder)
+    first, second = facts_of(folder), facts_of(folder)  # the second from the memos
     assert first == second
-    assert list(first.values) == sorted(first.values)
+    for a, b in ((first.values, second.values), (first.unknown_reasons, second.unknown_reasons),
+                 (first.evidence, second.evidence)):
+        assert list(a) == list(b)  # the same order too, so anything printed diffs cleanly
     for name, value in first.values.items():
         if isinstance(value, list):
             assert value == sorted(set(value)), name

@@ -82,12 +82,8 @@ class _Builder:
         assert self.values.keys() == FACT_SPECS.keys(), (
             f"facts not built: {sorted(FACT_SPECS.keys() - self.values.keys())}; "
             f"not declared: {sorted(self.values.keys() - FACT_SPECS.keys())}")
-        values = self.values
-        return Facts({name: values[name] for name in _SORTED_FACTS},
-                     dict(sorted(self.unknown.items())), dict(sorted(self.evidence.items())))
-
-
-_SORTED_FACTS = tuple(sorted(FACT_SPECS))  # every repo has every fact: sort the names once
+        # In the order they were built (the same for every repo); whoever prints facts sorts.
+        return Facts(self.values, self.unknown, self.evidence)
 
 
 @lru_cache(maxsize=4096)  # pure, and the same file names recur in nearly every repo
