@@ -627,14 +627,15 @@ def test_workers_leave_ctrl_c_to_the_parent() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_resume_replaces_bad_lines_instead_of_adding_copies(tmp_path: Path, run_cli: Any,
-                                                            fmt: str) -> None:
+                                                            fmt: str, workers: str) -> None:
     dump = _write_jsonl(tmp_path / "bad.jsonl", [
         json.dumps({"id": "acme/ok", "siblings": ["README.md"], "readme": "# ok\n"}),
         "not json", json.dumps({"no_id": 1}), "[1, 2]"])
     out = tmp_path / f"audit.{fmt}"
-    args = ("batch", "--from-dump", str(dump), "--workers", "1", "--format", fmt,
+    args = ("batch", "--from-dump", str(dump), "--workers", workers, "--format", fmt,
             "--output", str(out), "--fail-on", "never")
     first = run_cli(*args)
     again = run_cli(*args, "--resume")
@@ -655,3 +656,48 @@ def test_records_without_an_id_carry_their_place_in_the_dump(tmp_path: Path) -> 
     for workers in (1, 2):
         results = list(run_dump(dump, (), workers=workers))
         assert [r.get("dump_record") for r in results] == [None, 2, 3]
+
+
+# ---------------------------------------------------------------------------------------------
+# Third performance pass: inputs that used to stop a whole run
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_lone_surrogates_are_bad_bytes_not_a_crash(tmp_path: Path, run_cli: Any,
+                                                   workers: str) -> None:
+    # A "\ud800" escape is valid JSON but encodes no character: it crashed the journal write.
+    # In a file's text it counts as bytes that were not UTF-8; elsewhere it is written back as
+    # the same escape, so the journal stays UTF-8 and reads back equal.
+    dump = tmp_path / "s.jsonl"
+    dump.write_text(
+        '{"id": "acme/a", "siblings": ["README.md"], "cardData": {"pretty_name": "x\\udc80y"},'
+        ' "files": {"README.md": "---\\nlicense: mit\\n---\\n# Model \\ud800\\n"}}\n',
+        encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", workers, "--format",
+                     "jsonl", "--output", str(out), "--fail-on", "never")
+    assert result.code == 0, result.stderr
+    text = out.read_bytes().decode("utf-8")  # strict: valid UTF-8
+    record = json.loads(text)
+    readable = {f["rule_id"]: f for f in record["findings"]}["STUDY-002"]
+    assert readable["outcome"] == "warn" and "non-UTF-8: README.md" in readable["message"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_line_nested_too_deeply_is_a_bad_record_and_the_rest_is_judged(
+        tmp_path: Path, run_cli: Any, workers: str) -> None:
+    dump = _write_jsonl(tmp_path / "deep.jsonl", [
+        json.dumps({"id": "acme/ok", "siblings": ["README.md"], "readme": "# ok\n"}),
+        "[" * 100_000, json.dumps({"id": "acme/also", "siblings": []})])
+    out = tmp_path / "out.jsonl"
+    result = run_cli("batch", "--from-dump", str(dump), "--workers", workers, "--format",
+                     "jsonl", "--output", str(out), "--fail-on", "never")
+    assert result.code == 3, result.stderr  # one repo could not be audited
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r.get("verdict") is not None for r in records] == [True, False, True]
+    assert records[1]["error"] == {"kind": "bad-record",
+                                   "message": "line 2: JSON nested too deeply to read"}
+    assert records[1]["dump_record"] == 2

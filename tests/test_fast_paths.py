@@ -8,9 +8,11 @@ is checked against the slow way it replaces, on inputs chosen to hit its edge ca
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import marshal
+import random
 import re
 from dataclasses import replace
 from datetime import date
@@ -443,3 +445,231 @@ def test_pack_layouts_place_findings_as_pillar_results_and_sorting_do(
         assert report.pillars == tuple(pillars)
         assert report.findings == tuple(sorted(findings, key=lambda f: f.rule_id))
         assert (report.verdict, report.verdict_reason, report.gaps) == (verdict, reason, gaps)
+
+
+# --- Third pass: memos, lines encoded in the workers, blocks of JSONL, literal pre-checks -----
+
+
+def _varied_records(seed: int = 11) -> list[dict[str, Any]]:
+    """Every fixture record, and mutations of each: texts cut or spliced with odd lines
+    (fences, headings, links, placeholders, CRLF, separators), changed licences and gates."""
+    from fixture_dump import fixture_items
+
+    rng = random.Random(seed)
+    splices = ["", "\r\n", "---\n", "\n---\n", "\u2028", "\t", "\n", "## License\nMIT\n",
+               "# Training data\nSee https://github.com/a/b for the training code\n", "```\n",
+               "<!-- guidance -->", "[More Information Needed]", "arxiv.org/abs/2401.12345",
+               "huggingface.co/datasets/a/b", "caf\u00e9", "### Evaluation\n",
+               "Intermediate checkpoints are available", "license: mit\n",
+               "extra_gated_prompt: agree\n", "a datasheet is attached", "deduplicated"]
+    records = []
+    for kind, item, files in fixture_items():
+        record = {**item, "type": kind, "files": files}
+        records.append(record)
+        for _ in range(6):
+            variant = json.loads(json.dumps(record))
+            for path, text in list(variant["files"].items()):
+                if text and rng.random() < 0.8:
+                    at = rng.randrange(len(text) + 1)
+                    cut = min(len(text), at + rng.randrange(60))
+                    variant["files"][path] = text[:at] + rng.choice(splices) + text[cut:]
+            if rng.random() < 0.3:
+                variant["cardData"] = {**(variant.get("cardData") or {}), "license": rng.choice(
+                    ["mit", "other", "apache-2.0", ["mit", "cc-by-4.0"], None, 3])}
+            if rng.random() < 0.2:
+                variant["gated"] = rng.choice([False, "manual", "auto", True])
+            if rng.random() < 0.2:
+                variant["tags"] = [*(variant.get("tags") or []), "arxiv:2401.00001"]
+            records.append(variant)
+    return records
+
+
+def test_remembered_steps_give_what_a_first_run_gives() -> None:
+    """Each memo (card loads, metadata, terms, sections' links, findings, encoded texts) hands
+    out exactly what computing afresh gives: every record judged with every memo empty
+    equals the same record judged after all the others filled them."""
+    from openaudit import memo
+    from openaudit.dump import evaluate_record
+    from openaudit.records import audit_record_line
+
+    ruleset = load_ruleset(())
+    records = _varied_records()
+
+    def judged_of(record: dict[str, Any]) -> tuple[Any, ...]:
+        snapshot = snapshot_from_record(record)
+        facts = build_facts(snapshot, ruleset.catalogue, ruleset.signals)
+        report = judge(snapshot, ruleset).report
+        return (facts, evaluate_record(record, ruleset), audit_record_line(report))
+
+    cold = []
+    for record in records:
+        memo.clear_all()
+        cold.append(judged_of(record))
+    warm = [judged_of(record) for record in records]
+    assert warm == cold
+    from openaudit.facts import _LINKS, _METADATA, _TERMS
+    assert _METADATA and _TERMS and _LINKS  # the warm run did take from the memos
+    for _, record, line in cold:
+        assert line + "\n" == journal.record_line(record)  # the fast line is the record's line
+
+
+def test_memos_stay_bounded_and_empty_when_full() -> None:
+    from openaudit.memo import Memo, clear_all
+
+    memo: Memo[int, int] = Memo(3)
+    for key in range(3):
+        assert memo.put(key, key * 10) == key * 10
+    assert dict(memo) == {0: 0, 1: 10, 2: 20}
+    memo.put(3, 30)
+    assert dict(memo) == {3: 30}  # emptied, then the new entry
+    clear_all()
+    assert not memo
+
+
+def test_encoded_lines_equal_the_records_lines_for_waived_reports(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    from openaudit.records import audit_record_line
+
+    for _, _, report in judged:
+        for variant in (report, _waived(report), _waived(report)):  # twice: from the memo too
+            assert audit_record_line(variant) + "\n" == journal.record_line(
+                audit_record(variant))
+
+
+def _awkward_dump() -> bytes:
+    """JSONL with every line shape a reader must number alike: blank and whitespace lines,
+    CRLF, indented records, bad JSON, non-UTF-8 bytes, records without an id, no final
+    newline."""
+    from fixture_dump import fixture_items
+
+    good = [json.dumps({**item, "type": kind, "files": files}).encode()
+            for kind, item, files in fixture_items()]
+    rng = random.Random(4)
+    lines = [rng.choice([
+        b"", b"   \t", b"{not json", b'{"siblings": []}', b"[1, 2]", b"\xff\xfe",
+        good[i % len(good)] + b"\r", b"  " + good[i % len(good)], b"[" * 5000,
+        good[i % len(good)], good[i % len(good)], good[i % len(good)]]) for i in range(120)]
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 97, 1 << 20])
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_blocks_of_lines_number_and_judge_as_one_process_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int,
+        gzipped: bool) -> None:
+    from openaudit import dump
+
+    text = _awkward_dump()
+    path = tmp_path / ("d.jsonl.gz" if gzipped else "d.jsonl")
+    path.write_bytes(gzip.compress(b"\n\n" + text) if gzipped else text)
+    reference = list(run_dump(path, (), workers=1))
+    assert any(r.get("dump_record") for r in reference)  # numbering is exercised
+    assert any("nested too deeply" in r.get("error", {}).get("message", "")
+               for r in reference)
+    monkeypatch.setattr(dump, "BLOCK_BYTES", block_bytes)  # read by the parent only
+    assert list(run_dump(path, (), workers=2)) == reference
+    blocks = list(dump.run_dump_blocks(path, (), workers=2))
+    assert b"".join(b.text for b in blocks).decode("utf-8") == "".join(
+        journal.record_line(r) for r in reference)
+    summaries = [s for b in blocks for s in b.summaries]
+    from openaudit.records import record_summary
+    assert summaries == [record_summary(r) for r in reference]
+
+
+@pytest.mark.parametrize("text", [
+    "", "\n", "a", "a\n", "\n\n", "x\n\ny\n", " x\n", "x\n \n", "x\n\t\ny", "x\r\n\r\ny",
+    "x\n\x0b\n", "x\n\x0c", "\x0cx\n", "x\n\x1cy\n",
+])
+def test_blank_line_counts_are_what_iterating_the_file_counts(text: str) -> None:
+    from openaudit.dump import _line_counts
+
+    data = text.encode()
+    if not data:
+        return  # a block is never empty
+    handle_lines = list(io.BytesIO(data))  # what iterating the dump file gives
+    assert _line_counts(data) == (len(handle_lines),
+                                  sum(1 for line in handle_lines if not line.strip()))
+
+
+def test_front_matter_split_by_slicing_equals_splitlines() -> None:
+    from openaudit.card import split_front_matter, split_front_matter_reference
+
+    rng = random.Random(1)
+    pieces = ["---", "--- ", "---\t", "----", " ---", "\ufeff---", "a: 1", "", "x", "\r",
+              "\r\n", "\n", "\u2028", "b: [1, 2]", "# T", "\x0c", "text ---", "\x85"]
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) + rng.choice(["\n", "\n", "", "\r\n"])
+                       for _ in range(rng.randint(0, 8)))
+        assert split_front_matter(text) == split_front_matter_reference(text), repr(text)
+
+
+def test_id_searches_from_their_first_word_equal_findall() -> None:
+    rng = random.Random(3)
+    pieces = ["arxiv.org/abs/2401.12345", "ARXIV.ORG/pdf/2312.1234", "arxiv.org/abs/", "arxiv",
+              "huggingface.co/datasets/a/b", "HuggingFace.co/datasets/c.", "\u0130", "\u212a",
+              " ", "x", "/", "2401.123456", "\u017f", ".", "huggingfacehuggingface.co/datasets/q"]
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        folded = casefolded(text)
+        assert readme._findall_from(readme._ARXIV, "arxiv", text, folded) == \
+            readme._ARXIV.findall(text)
+        assert readme._findall_from(readme._HUB_DATASET, "huggingface", text, folded) == \
+            readme._HUB_DATASET.findall(text)
+
+
+def _reference_headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """headings_of as it was: every line visited in turn."""
+    found: list[tuple[int, int, str]] = []
+    in_fence = False
+    for pos, line in enumerate(lines):
+        first = line[:1]
+        if first == "#":
+            if in_fence:
+                continue
+            match = re.match(r"^(#{1,6})[ \t]+(.*)$", line)
+            if match:
+                found.append((pos, len(match.group(1)),
+                              match.group(2).rstrip().rstrip("#").rstrip()))
+        elif (first in frozenset("`~") or first.isspace()) and line.lstrip().startswith(
+                ("```", "~~~")):
+            in_fence = not in_fence
+    return found
+
+
+def test_headings_found_in_one_pass_equal_a_visit_of_every_line() -> None:
+    rng = random.Random(5)
+    pieces = ["# T", "## Training data", "```", "~~~", " ```", "\t~~~", "\u00a0```",
+              "\u2003# x", "#no", "#  Hi ##", "text", "", "    code", "```python", "#",
+              "###### six", "####### seven", "\x1c```"]
+    for _ in range(30_000):
+        lines = [rng.choice(pieces) for _ in range(rng.randint(0, 10))]
+        assert readme.headings_of(lines) == _reference_headings(lines), lines
+
+
+@pytest.mark.parametrize(("pattern", "starts"), [
+    ("(?i)datasheet|data card|technical report", ("datasheet", "data card", "technical report")),
+    ("https?://", ("http",)),
+    ("(?i)dedup|tokeni[sz]|quality (classifier|score)", ("dedup", "tokeni", "quality ")),
+    ("A|B", ("A", "B")), ("ab*c", ("a",)),
+    ("^y", ()), ("a|", ()), ("(a|b)c", ()), ("x{2}y", ()), ("(?s)abc", ()), ("[ab]c", ()),
+    (r"\bword", ()),
+])
+def test_rule_regexes_know_the_literal_their_alternatives_start_with(
+        pattern: str, starts: tuple[str, ...]) -> None:
+    assert compile_regex(pattern).starts == starts
+
+
+def test_the_literal_pre_check_never_changes_a_search() -> None:
+    rng = random.Random(8)
+    patterns = ["(?i)datasheet|data card|technical report", "https?://", "(?i)k|s|i",
+                "(?i)dedup|de-dup|tokeni[sz]|quality (classifier|score)", "ab*c|x", "Ab|c"]
+    pieces = ["DataSheet", "data  card", "TECHNICAL report", "http", "https://", "\u212a",
+              "\u017f", "\u0130", "\u0131", "tokenis", "Quality score", "ac", "abbc", "AB", "x",
+              " ", "de-dup", "caf\u00e9"]
+    for pattern in patterns:
+        compiled = compile_regex(pattern)
+        for _ in range(3_000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+            expected = re.search(pattern, text)
+            found = compiled.search(text)
+            assert (found and found.span()) == (expected and expected.span()), (pattern, text)
