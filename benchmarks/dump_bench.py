@@ -3,13 +3,15 @@
 Goal (issue #3): at least 2,000 records per second per core with workers = cpu count, and peak
 memory flat in the number of records. Records are made from the golden fixture repos in
 tests/fixtures/hub (Hub API item + README + licence texts), each with its own id, sha and a
-unique README line, so no two records are byte-identical.
+unique README line, so no two records are byte-identical. Like a real dump, the mix repeats
+licence files, card metadata, file lists and whole sections, which openaudit's memos reuse;
+`--unique` makes every text of every record differ, for the floor where no memo helps.
 
 Each size runs in a fresh child process; its peak RSS comes from os.wait4 (the child and the
 worker processes it reaped). `run_dump` is timed directly; `--cli` also times
 `openaudit batch --from-dump` end to end (journal and summary included).
 
-Usage: python benchmarks/dump_bench.py [--records 10000,100000] [--workers N] [--cli]
+Usage: python benchmarks/dump_bench.py [--records 10000,100000] [--workers N] [--cli] [--unique]
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def fixture_records() -> list[dict[str, Any]]:
     return records
 
 
-def write_dump(path: Path, count: int) -> None:
+def write_dump(path: Path, count: int, unique: bool = False) -> None:
+    """``unique``: every text of every record differs (front matter, each README section,
+    each licence file, the file list), so nothing a memo holds is met again: the floor."""
     templates = fixture_records()
     with path.open("w", encoding="utf-8") as out:
         for i in range(count):
@@ -70,8 +74,22 @@ def write_dump(path: Path, count: int) -> None:
             files = dict(record["files"])
             if "README.md" in files:
                 files["README.md"] += f"\nSynthetic record {i}.\n"
+            if unique:
+                files = {name: _unique_text(name, text, i) for name, text in files.items()}
+                record["siblings"] = [*record["siblings"], {"rfilename": f"notes/{i}.txt"}]
             record["files"] = files
             out.write(json.dumps(record) + "\n")
+
+
+def _unique_text(name: str, text: str, i: int) -> str:
+    """``text`` with a line naming record ``i`` after its front matter and every heading."""
+    if name != "README.md":
+        return f"{text}\nCopy {i}.\n"
+    lines = text.split("\n")
+    if lines[0].strip() == "---" and "---" in lines[1:]:
+        lines.insert(1, f"model_name: synthetic-{i}")
+    return "\n".join(f"{line}\nRecord {i}." if line.startswith("#") else line
+                     for line in lines)
 
 
 def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
@@ -101,17 +119,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cli", action="store_true",
                         help="also time `openaudit batch --from-dump` end to end")
+    parser.add_argument("--unique", action="store_true",
+                        help="make every text of every record unique (no memo is ever hit "
+                        "twice for the same input): the floor, not the fixture mix")
     args = parser.parse_args()
     sizes = [int(s) for s in args.records.split(",")]
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {cores} cores ({_cpu_model()}), Python "
-          f"{platform.python_version()}; workers={args.workers}")
+          f"{platform.python_version()}; workers={args.workers}"
+          f"{'; every text unique' if args.unique else ''}")
     exe = shutil.which("openaudit") or str(Path(sys.executable).with_name("openaudit"))
     with tempfile.TemporaryDirectory(prefix="openaudit-dump-bench-") as tmp:
         env = {**os.environ, "HF_HOME": str(Path(tmp) / "hf"), "HF_HUB_OFFLINE": "1"}
         for size in sizes:
             dump = Path(tmp) / f"dump-{size}.jsonl"
-            write_dump(dump, size)
+            write_dump(dump, size, unique=args.unique)
             mib = dump.stat().st_size / 2**20
             print(f"load average before: {_load()}")
             wall, cpu, rss, text = run_child(

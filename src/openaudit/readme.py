@@ -94,8 +94,8 @@ class Section(NamedTuple):
     @property
     def is_placeholder(self) -> bool:
         """True when the section only holds template placeholders or nothing at all."""
-        stripped = _PLACEHOLDER.sub("", self.text).strip(" \n\t-*_:")
-        return not stripped
+        text = self.text if "[" not in self.text else _PLACEHOLDER.sub("", self.text)
+        return not text.strip(" \n\t-*_:")  # every placeholder starts with "["
 
 
 class Link(NamedTuple):
