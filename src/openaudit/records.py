@@ -124,7 +124,7 @@ def _header(report: AuditReport) -> dict[str, Any]:
 
 # Finding object id -> (the finding, its JSON text); holding the finding keeps its id from
 # being reused while the entry lives.
-_FINDING_TEXTS: Memo[int, tuple[Finding, str]] = Memo(65_536)
+_FINDING_TEXTS: Memo[int, tuple[Finding, str]] = Memo(16_384)
 _JUDGEMENT_TEXTS: Memo[tuple[Any, ...], tuple[tuple[PillarResult, ...], str]] = Memo(4096)
 # ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
 # (any keyword but the defaults does); one encoder with the same settings, built once, writes
