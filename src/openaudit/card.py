@@ -155,8 +155,6 @@ def _front_matter_lines(yaml_text: str, end: int) -> tuple[tuple[str, ...], dict
     return found[0], dict(found[1])  # a copy: a caller may not change another card's lines
 
 
-
-
 class _NeedsReference(Exception):
     """The fast path cannot decide this text exactly as the reference path would."""
 
