@@ -673,3 +673,34 @@ def test_the_literal_pre_check_never_changes_a_search() -> None:
             expected = re.search(pattern, text)
             found = compiled.search(text)
             assert (found and found.span()) == (expected and expected.span()), (pattern, text)
+
+
+def test_audit_memos_see_every_input_a_rule_reads(
+        judged: list[tuple[RepoSnapshot, Facts, AuditReport]]) -> None:
+    """Changing any one fact value, unknown reason or evidence item a rule reads changes what
+    audit gives exactly as judging afresh does: no memo key leaves an input out."""
+    from openaudit.engine import _layout
+    from openaudit.memo import clear_all
+    from openaudit.models import Target
+
+    ruleset = load_ruleset(())
+    snapshot, facts, _ = judged[0]
+    pack = ruleset.pack_for(snapshot.repo_type)
+    target = Target(snapshot.repo_id, snapshot.repo_type, snapshot.source, None, snapshot.sha)
+    layout = _layout(pack)
+    unread = [Facts({**facts.values, name: None},
+                    {**facts.unknown_reasons, name: f"{name} was not read"}, facts.evidence)
+              for name in layout.inputs]
+    moved = [Facts(facts.values, facts.unknown_reasons,
+                   {**facts.evidence, key: (Evidence("elsewhere", 7, key),)})
+             for key in dict.fromkeys(k for plan in layout.plans for k in plan.evidence_keys)]
+    variants = unread + moved
+    assert len(variants) > 40
+    audit(pack, facts, target)  # warm every memo with the original facts
+    warm = [audit(pack, variant, target) for variant in variants]
+    cold = []
+    for variant in variants:
+        clear_all()
+        cold.append(audit(pack, variant, target))
+    assert warm == cold
+    assert sum(w.findings != audit(pack, facts, target).findings for w in warm) == len(warm)

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from openaudit import __version__
+from openaudit.fact_specs import FREE_TEXT_FACTS
 from openaudit.memo import Memo
 from openaudit.models import (
     AuditReport,
@@ -244,7 +245,23 @@ def audit(pack: Pack, facts: Facts, target: Target, *,
     """
     layout = _layout(pack)
     parts = _key_parts(layout.inputs, facts)  # rules share most of their inputs
-    findings = [_memoised(plan, facts, parts) for plan in layout.plans]
+    findings: list[Any] = [None] * len(layout.plans)  # each filled below
+    # The rules that read no prose are judged together: one key for all of them.
+    key = (*map(parts.__getitem__, layout.steady_inputs),
+           *map(facts.evidence.get, layout.steady_evidence))
+    try:
+        steady = layout.steady.get(key)
+        hashable = True
+    except TypeError:  # a value that cannot be a key: judge each rule on its own
+        steady, hashable = None, False
+    if steady is None:
+        steady = tuple(_memoised(layout.plans[i], facts, parts) for i in layout.steady_rules)
+        if hashable:
+            layout.steady.put(key, steady)
+    for i, finding in zip(layout.steady_rules, steady, strict=True):
+        findings[i] = finding
+    for i in layout.prose_rules:
+        findings[i] = _memoised(layout.plans[i], facts, parts)
     # Fresh findings carry no waiver, so the pillars and the verdict depend on the outcomes
     # alone: worked out once per distinct combination.
     outcomes = tuple([f.outcome for f in findings])
@@ -280,6 +297,13 @@ class _Layout:
     decided: Memo[tuple[Outcome, ...], tuple[Any, ...]]
     plans: tuple[_Plan, ...]  # of the rules, in pack order
     inputs: tuple[str, ...]  # every fact some rule's finding depends on
+    # Rules (indices) that read prose, and the others with every input and evidence key they
+    # read: their findings are remembered together, by those inputs.
+    prose_rules: tuple[int, ...]
+    steady_rules: tuple[int, ...]
+    steady_inputs: tuple[str, ...]
+    steady_evidence: tuple[str, ...]
+    steady: Memo[tuple[Any, ...], tuple[Finding, ...]]
 
 
 _LAYOUTS: Memo[int, _Layout] = Memo(_MAX_PLANS)
@@ -295,9 +319,15 @@ def _layout(pack: Pack) -> _Layout:
     for pillar in pack.pillars:
         indices = tuple(i for i, rule in enumerate(rules) if rule.pillar == pillar.id)
         pillars.append((pillar, indices, tuple(rules[i].id for i in indices)))
+    prose = tuple(i for i, plan in enumerate(plans) if FREE_TEXT_FACTS & set(plan.inputs))
+    steady = tuple(i for i in range(len(plans)) if i not in prose)
     layout = _Layout(pack, tuple(pillars),
                      tuple(sorted(range(len(rules)), key=lambda i: rules[i].id)), Memo(_MAX_MEMO),
-                     plans, tuple(dict.fromkeys(n for plan in plans for n in plan.inputs)))
+                     plans, tuple(dict.fromkeys(n for plan in plans for n in plan.inputs)),
+                     prose, steady,
+                     tuple(dict.fromkeys(n for i in steady for n in plans[i].inputs)),
+                     tuple(dict.fromkeys(k for i in steady for k in plans[i].evidence_keys)),
+                     Memo(_MAX_MEMO))
     _LAYOUTS.put(id(pack), layout)  # the layout holds the pack, so its id cannot be reused
     return layout
 

@@ -88,6 +88,9 @@ _SPECS: list[tuple[str, str, str]] = [
 ]
 
 FACT_SPECS: dict[str, FactSpec] = {name: FactSpec(name, t, d) for name, t, d in _SPECS}
+# The facts that hold prose, which differs from repo to repo even where all else is alike.
+FREE_TEXT_FACTS = frozenset({"readme.text", "access.gate_prompt",
+                             *(f"readme.section.{name}" for name in SECTION_NAMES)})
 
 
 def default_facts() -> dict[str, object]:
