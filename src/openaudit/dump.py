@@ -286,8 +286,10 @@ def iter_dump(path: Path) -> Iterator[dict[str, Any]]:
     magic = _magic(path)
     if magic == _PARQUET_MAGIC:
         yield from _iter_parquet(path)
-    else:
-        yield from _iter_jsonl(path, gzipped=magic.startswith(_GZIP_MAGIC))
+        return
+    for block in _line_blocks(path, gzipped=magic.startswith(_GZIP_MAGIC)):
+        for number, line in _numbered_lines(block):
+            yield record_from_line(line, number)
 
 
 def _magic(path: Path) -> bytes:
@@ -297,27 +299,6 @@ def _magic(path: Path) -> bytes:
     except OSError as exc:
         raise UsageError(f"cannot read the dump {path}: {exc.strerror or exc}",
                          "pass a JSONL, JSONL.gz or Parquet file of Hub metadata") from None
-
-
-def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[dict[str, Any]]:
-    lines = _jsonl_lines(path, gzipped)
-    for number, line in lines:
-        yield _first_record(path, number, line)
-        break
-    for number, line in lines:
-        yield record_from_line(line, number)
-
-
-def _jsonl_lines(path: Path, gzipped: bool) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of every non-blank line; a read failure is a UsageError."""
-    try:
-        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    yield number, line
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise UsageError(f"cannot read the dump {path}: {exc}",
-                         "the file is truncated or corrupt; export it again") from None
 
 
 def _first_record(path: Path, number: int, line: bytes) -> dict[str, Any]:

@@ -435,7 +435,7 @@ def _remembered(memo: Memo[tuple[Any, ...], _Written], key: tuple[Any, ...], hel
         b.unknown.update(hit[2])
         b.evidence.update(hit[3])
         return
-    before = (b.values.keys() | set(), b.unknown.keys() | set(), b.evidence.keys() | set())
+    before = (set(b.values), set(b.unknown), set(b.evidence))
     write()
     memo.put(key, (held,
                    {k: v for k, v in b.values.items() if k not in before[0]},

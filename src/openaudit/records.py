@@ -22,7 +22,7 @@ RECORD_VERSION = "1.0"
 def audit_record(report: AuditReport) -> dict[str, Any]:
     """The batch record of one audit: the JSON report with the target's keys at the top level."""
     # Built directly (not report_dict minus its header): the same keys in the same order.
-    return {**_header(report), **verdict_dict(report)}
+    return {**_identity(report), **_ruleset_keys(report), **verdict_dict(report)}
 
 
 def audit_record_line(report: AuditReport) -> str:
@@ -41,11 +41,8 @@ def audit_record_line(report: AuditReport) -> str:
         if hit is None or hit[0] is not finding:
             hit = cache.put(id(finding), (finding, encode_record(finding_dict(finding))))
         texts.append(hit[1])
-    t, enc = report.target, encode_record
-    return (f'{{"record_version": "{RECORD_VERSION}", "repo_id": {enc(t.repo_id)}, '
-            f'"repo_type": {enc(t.repo_type._value_)}, "source": {enc(t.source)}, '
-            f'"revision": {enc(t.revision)}, "sha": {enc(t.sha)}, {_judgement_text(report)}, '
-            f'"findings": [{", ".join(texts)}], "summary": {enc(counts)}}}')
+    return (f'{encode_record(_identity(report))[:-1]}, {_judgement_text(report)}, '
+            f'"findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}')
 
 
 def _judgement_text(report: AuditReport) -> str:
@@ -56,10 +53,7 @@ def _judgement_text(report: AuditReport) -> str:
            report.ruleset_digest)
     hit = _JUDGEMENT_TEXTS.get(key)
     if hit is None or hit[0] is not report.pillars:
-        header = _header(report)
-        for name in ("record_version", "repo_id", "repo_type", "source", "revision", "sha"):
-            del header[name]
-        text = encode_record({**header, **verdict_head(report)})[1:-1]
+        text = encode_record({**_ruleset_keys(report), **verdict_head(report)})[1:-1]
         hit = _JUDGEMENT_TEXTS.put(key, (report.pillars, text))  # holding pillars keeps the id
     return hit[1]
 
@@ -105,7 +99,8 @@ def report_summary(report: AuditReport, waivers: bool = False) -> dict[str, Any]
     return summary
 
 
-def _header(report: AuditReport) -> dict[str, Any]:
+def _identity(report: AuditReport) -> dict[str, Any]:
+    """The record's first keys: which repo, at which commit."""
     t = report.target
     return {
         "record_version": RECORD_VERSION,
@@ -114,6 +109,12 @@ def _header(report: AuditReport) -> dict[str, Any]:
         "source": t.source,
         "revision": t.revision,
         "sha": t.sha,
+    }
+
+
+def _ruleset_keys(report: AuditReport) -> dict[str, Any]:
+    """The keys between the identity and the verdict: reason families, versions, ruleset."""
+    return {
         "reason_families": list(report.reason_families),
         "tool_version": report.tool_version,
         "ruleset_version": report.ruleset_version,

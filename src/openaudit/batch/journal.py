@@ -125,7 +125,7 @@ class Journal:
         stream = self._stream
         raw = getattr(stream, "buffer", None)
         if raw is None:  # e.g. stdout behind a progress bar's proxy: text only
-            stream.write(text.decode("utf-8", "surrogatepass"))
+            stream.write(text.decode("utf-8"))
         else:
             stream.flush()  # what was written as text goes first
             raw.write(text)
