@@ -42,6 +42,7 @@ def _escape(code: int) -> str:
 
 
 _TABLE: dict[int, str] = {code: _escape(code) for code in _UNSAFE}
+_TO_ESCAPE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}{SEPARATORS}]")
 _TABLES: dict[str, dict[int, str]] = {}
 
 
@@ -57,6 +58,8 @@ def visible(text: str, keep: str = "") -> str:
 
     Keeping newline but not CR turns ``\\r\\n`` into a newline (a line end, not a control).
     """
+    if _TO_ESCAPE.search(text) is None:  # a scan in C; translate looks up every character
+        return text
     if "\n" in keep and "\r" not in keep and "\r\n" in text:
         text = text.replace("\r\n", "\n")
     return text.translate(_table(keep))
@@ -92,7 +95,12 @@ def clean(text: str, keep: str = MULTILINE) -> str:
     ``keep=""`` escapes newline and tab too (file names, ids). A format that escapes CR itself
     (github, SARIF) may keep it: ``keep="\\n\\t\\r"``.
     """
-    return defuse_commands(visible(redact(text), keep))
+    # Each step only when its trigger is there: nearly every string is returned as it came.
+    if "://" in text:
+        text = redact(text)
+    if not (text.isascii() and text.isprintable()):
+        text = visible(text, keep)
+    return defuse_commands(text) if "::" in text or "##" in text else text
 
 
 def one_line(text: str) -> str:
@@ -101,11 +109,15 @@ def one_line(text: str) -> str:
 
 
 def clean_data(value: Any, keep: str = MULTILINE) -> Any:
-    """``clean`` applied to every string (keys too) of JSON-like data: a batch record."""
+    """``clean`` applied to every string value of JSON-like data (a batch record, a SARIF log).
+
+    Keys are left alone: they are the format's own (writers print the values of keys they
+    know), and skipping them halves the work on a batch of many records.
+    """
     if isinstance(value, str):
         return clean(value, keep)
     if isinstance(value, Mapping):
-        return {clean(str(k), keep): clean_data(v, keep) for k, v in value.items()}
+        return {k: clean_data(v, keep) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [clean_data(v, keep) for v in value]
     return value
