@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-MAX_CONFIG_BYTES = 1 << 20  # a policy, rule, catalogue or vocabulary file: 1 MiB
+MAX_CONFIG_BYTES = 4 << 20  # a policy, rule, catalogue or vocabulary file: 4 MiB
 _PSEUDO_ROOTS = ("/proc", "/sys", "/dev")  # kernel-made files: their size says nothing
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
