@@ -171,8 +171,9 @@ RULE_HEAD = "schema_version: 1\nextends: osaid-1.0\n"
 @pytest.mark.parametrize("body", [f"schema_version: {DEEP}\n", f"schema_version: 1\n{BOMB}\n",
                                   f"schema_version: 1\nfail_on: {BOMB.splitlines()[0]}\n"
                                   + "\n".join(BOMB.splitlines()[1:]) + "\nz: [*j]\n",
-                                  "schema_version: !!int x\n", "schema_version: 1\n"
-                                  "waivers: [{rule: DATA-001, reason: r, expires: !!timestamp x}]\n"])
+                                  "schema_version: !!int x\n",
+                                  "schema_version: 1\nwaivers: [{rule: DATA-001, reason: r, "
+                                  "expires: !!timestamp x}]\n"])
 def test_hostile_policy_yaml_is_a_policy_error(tmp_path: Path, body: str) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(body)
