@@ -2,6 +2,10 @@
 
 Repos live in ``ROOT/{models,datasets}/<ns>/<name>/``; every file there is a repo file except
 ``_hub.json``, which holds what only the Hub knows (sha, gated, refs, approved tokens, ...).
+
+``FakeHub(root, infer=True)`` also derives what huggingface.co infers from the card and the
+files (library and format tags, ``library_name``, languages, legacy ``licenses:``, the base-model
+relation, ``region:us``); without it the tags are the small card-derived subset of ``_tags``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,14 @@ _LIST_KEYS = {  # default item shape of /api/models and /api/datasets (no expand
 _CONTROL_KEYS = ("sha", "refs", "public_files", "approved_tokens")  # never sent as-is
 _FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)^---[ \t]*\r?$", re.S | re.M)
 _ARXIV = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5})", re.I)
+_ARXIV_ANY = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)  # with infer=True
+# Library the Hub infers from root files when the card names none, first match wins; a repo
+# with none of these but a .gguf file anywhere is "gguf".
+_LIBRARY_FILES = (("model_index.json", "diffusers"), ("adapter_config.json", "peft"),
+                  ("sentence_bert_config.json", "sentence-transformers"),
+                  ("config.json", "transformers"))
+_FORMAT_SUFFIXES = ((".bin", "pytorch"), (".pt", "pytorch"), (".safetensors", "safetensors"),
+                    (".msgpack", "jax"), (".h5", "tf"), (".gguf", "gguf"))
 _R_LIST = re.compile(r"^/api/(models|datasets)$")
 _R_REPO = re.compile(  # repo info (at a revision), tree and auth-check
     r"^/api/(?P<kind>models|datasets)/(?P<ns>[^/]+)/(?P<name>[^/]+)"
@@ -88,6 +100,7 @@ class Repo:
     id: str
     dir: Path
     meta: dict[str, Any]  # the parsed _hub.json
+    infer: bool = False  # derive the Hub's file- and card-inferred tags (see the module doc)
 
     @property
     def sha(self) -> str:
@@ -134,6 +147,8 @@ class Repo:
         if self.kind == "models":
             d["modelId"] = self.id
             d.update({k: card[k] for k in ("library_name", "pipeline_tag") if k in card})
+            if self.infer and not d.get("library_name") and (library := self._library()):
+                d["library_name"] = library
         d.update({k: v for k, v in self.meta.items() if k not in _CONTROL_KEYS})
         d.setdefault("tags", self._tags(card, body))
         for key in ("lastModified", "createdAt"):  # ModelInfo only parses dates ending in Z
@@ -142,16 +157,61 @@ class Repo:
         return d
 
     def _tags(self, card: dict[str, Any], body: str) -> list[str]:
-        # The tags the Hub derives from the card and the README body (a useful subset).
+        # The tags the Hub derives from the card and the README body (a useful subset, or with
+        # ``infer`` the fuller set: library and formats first, languages and region:us last).
         tags = [str(t) for t in _as_list(card.get("tags"))]
         if self.kind == "models":
             tags += [f"dataset:{ds}" for ds in _as_list(card.get("datasets"))]
-            rel = card.get("base_model_relation")
-            for base in _as_list(card.get("base_model")):
+            bases = [str(b) for b in _as_list(card.get("base_model"))]
+            rel = card.get("base_model_relation") or (self._relation(bases) if self.infer
+                                                      else None)
+            for base in bases:
                 tags += [f"base_model:{base}"] + ([f"base_model:{rel}:{base}"] if rel else [])
-        tags += [f"arxiv:{a}" for a in _ARXIV.findall(body)]
-        tags += [f"license:{lic}" for lic in _as_list(card.get("license"))]
+        tags += [f"arxiv:{a}" for a in (_ARXIV_ANY if self.infer else _ARXIV).findall(body)]
+        licences = _as_list(card.get("license"))
+        licences += _as_list(card.get("licenses")) if self.infer else []
+        tags += [f"license:{lic}" for lic in licences]
+        if self.infer:
+            tags = self._file_tags(card) + tags + self._language_tags(card) + ["region:us"]
         return list(dict.fromkeys(tags))
+
+    def _library(self) -> str | None:
+        """The library the Hub infers from the files (root marker files, else any .gguf)."""
+        files = self.files()
+        found = (lib for name, lib in _LIBRARY_FILES if name in files)
+        gguf = "gguf" if any(f.endswith(".gguf") for f in files) else None
+        return next(found, gguf)
+
+    def _file_tags(self, card: dict[str, Any]) -> list[str]:
+        """Library tag (the card's ``library_name``, else inferred) and weight-format tags."""
+        if self.kind != "models":
+            return []
+        files = self.files()
+        library = str(card.get("library_name") or "") or self._library()
+        formats = [tag for suffix, tag in _FORMAT_SUFFIXES if any(f.endswith(suffix)
+                                                                  for f in files)]
+        if any("tfevents" in f.rsplit("/", 1)[-1] for f in files):
+            formats.append("tensorboard")
+        return ([library] if library else []) + formats
+
+    def _language_tags(self, card: dict[str, Any]) -> list[str]:
+        """Languages as the Hub tags them: bare codes on models, ``language:xx`` on datasets."""
+        langs = [str(x) for x in _as_list(card.get("language") or card.get("languages"))]
+        return langs if self.kind == "models" else [f"language:{x}" for x in langs]
+
+    def _relation(self, bases: list[str]) -> str | None:
+        """The base-model relation the Hub infers when the card sets no base_model_relation."""
+        if not bases:
+            return None
+        files = self.files()
+        if "adapter_config.json" in files:
+            return "adapter"
+        if len(bases) > 1:
+            return "merge"
+        config = self.read("config.json") or b""
+        if any(f.endswith(".gguf") for f in files) or b"quantization" in config:
+            return "quantized"
+        return "finetune"
 
 
 @dataclass
@@ -178,6 +238,7 @@ class FakeHub:
     root: Path
     page_size: int = 1000  # the server's maximum page size for list/tree replies
     latency: float = 0.0  # seconds added to every request, for benchmarks
+    infer: bool = False  # serve the Hub's inferred tags and library_name (see the module doc)
     _log: list[LoggedRequest] = field(default_factory=list, init=False, repr=False)
     _faults: list[_Fault] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -260,7 +321,7 @@ class FakeHub:
             return None
         meta_file = folder / "_hub.json"
         meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
-        return Repo(kind, f"{ns}/{name}", folder, meta)
+        return Repo(kind, f"{ns}/{name}", folder, meta, self.infer)
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck handler must never block the test run

@@ -290,3 +290,72 @@ def test_stop_is_clean_and_idempotent(make_repo: RepoFactory) -> None:
         _ = hub.url
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{url}/api/models/a/b", timeout=2)
+
+
+def _inferred(make_repo: RepoFactory, repo: str, files: dict[str, str | bytes]) -> dict[str, Any]:
+    """The info reply of one ad-hoc repo served with ``infer=True`` (the Hub's inference)."""
+    kind, ns, name = repo.split("/")
+    root = make_repo(repo, files=files)
+    with FakeHub(root, infer=True) as hub, \
+            urllib.request.urlopen(f"{hub.url}/api/{kind}/{ns}/{name}") as reply:
+        info: dict[str, Any] = json.load(reply)
+    return info
+
+
+def test_infer_tags_from_card_and_files(make_repo: RepoFactory) -> None:
+    info = _inferred(make_repo, "models/acme/acme-7b", {
+        "README.md": README.replace("license: apache-2.0", "license: [apache-2.0, mit]")
+        + "See [the paper](https://arxiv.org/pdf/2502.04321) too.\n",
+        "config.json": "{}", "sub/dir/w.bin": b"\0", "model.safetensors": b"",
+        "flax_model.msgpack": b"", "tf_model.h5": b"",
+        "runs/events.out.tfevents.1700000000.host": b""})
+    assert info["library_name"] == "transformers"  # the card's own
+    assert info["tags"] == [
+        "transformers", "pytorch", "safetensors", "jax", "tf", "tensorboard", "chat",
+        "dataset:acme/web-mix", "base_model:other/base-7b", "base_model:finetune:other/base-7b",
+        "arxiv:2501.01234", "arxiv:2502.04321", "license:apache-2.0", "license:mit",
+        "region:us"]
+
+
+@pytest.mark.parametrize(("files", "library", "relation"), [
+    ({"config.json": "{}"}, "transformers", "finetune"),
+    ({"config.json": '{"quantization_config": {"bits": 4}}'}, "transformers", "quantized"),
+    ({"model_index.json": "{}", "unet/config.json": "{}"}, "diffusers", "finetune"),
+    ({"adapter_config.json": "{}", "config.json": "{}"}, "peft", "adapter"),
+    ({"sentence_bert_config.json": "{}", "config.json": "{}"}, "sentence-transformers",
+     "finetune"),
+    ({"q/model-Q4_K_M.gguf": b""}, "gguf", "quantized"),
+    ({"weights.pt": b""}, None, "finetune"),
+])
+def test_infer_library_and_relation(make_repo: RepoFactory, files: dict[str, str | bytes],
+                                    library: str | None, relation: str) -> None:
+    card = "---\nbase_model: other/base\nlanguage: [en, fr]\n---\nbody\n"
+    info = _inferred(make_repo, "models/acme/x", {"README.md": card, **files})
+    assert info.get("library_name") == library
+    assert (library in info["tags"]) if library else ("pytorch" in info["tags"])
+    assert f"base_model:{relation}:other/base" in info["tags"]
+    assert info["tags"][-3:] == ["en", "fr", "region:us"]
+
+
+def test_infer_merge_explicit_relation_and_legacy_licenses(make_repo: RepoFactory) -> None:
+    merge = _inferred(make_repo, "models/acme/m", {
+        "README.md": "---\nbase_model: [a/one, b/two]\n---\n", "config.json": "{}"})
+    assert "base_model:merge:a/one" in merge["tags"] and "base_model:merge:b/two" in merge["tags"]
+    explicit = _inferred(make_repo, "models/acme/q", {
+        "README.md": "---\nbase_model: a/one\nbase_model_relation: quantized\n"
+                     "library_name: mlx\n---\n", "config.json": "{}"})
+    assert explicit["library_name"] == "mlx" and "transformers" not in explicit["tags"]
+    assert "base_model:quantized:a/one" in explicit["tags"]
+    data = _inferred(make_repo, "datasets/acme/d", {
+        "README.md": "---\nlicenses: [cc-by-4.0]\nlanguages: [de]\n---\n", "config.json": "{}",
+        "w.bin": b""})
+    assert data["tags"] == ["license:cc-by-4.0", "language:de", "region:us"]
+    assert "library_name" not in data
+
+
+def test_infer_is_off_by_default(make_repo: RepoFactory) -> None:
+    root = make_repo("models/a/plain", files={"README.md": "---\nlanguage: en\n---\n",
+                                              "config.json": "{}", "w.bin": b""})
+    with FakeHub(root) as hub, urllib.request.urlopen(f"{hub.url}/api/models/a/plain") as reply:
+        info = json.load(reply)
+    assert info["tags"] == [] and "library_name" not in info
