@@ -344,10 +344,14 @@ def decide_verdict(pack: Pack, pillars: list[PillarResult]) -> tuple[Verdict, st
                  if any(p.outcome is _FAIL for p in pillars if p.gap_group == g.id))
     warnings = sum(p.outcome is _WARN for p in pillars)
     not_tested = sum(p.outcome is _NOT_TESTED for p in pillars)
-    counts = {"max_gaps": len(gaps), "max_warnings": warnings, "max_not_tested": not_tested}
+    short = sum(1 for g in pack.groups
+                if any(p.outcome is not _PASS for p in pillars if p.gap_group == g.id))
+    counts = {"max_gaps": len(gaps), "max_warnings": warnings, "max_not_tested": not_tested,
+              "max_short_groups": short}
     for step in pack.verdicts:
         limits = {"max_gaps": step.max_gaps, "max_warnings": step.max_warnings,
-                  "max_not_tested": step.max_not_tested}
+                  "max_not_tested": step.max_not_tested,
+                  "max_short_groups": step.max_short_groups}
         if all(limit is None or counts[key] <= limit for key, limit in limits.items()):
             return Verdict(step.verdict), _reason(pack, gaps, warnings, not_tested), gaps
     raise AssertionError("the policy's last step always matches")  # guaranteed by the loader

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -13,6 +12,7 @@ import yaml
 from openaudit.errors import RuleFileError
 from openaudit.licenses import Catalogue, CatalogueError, SignalSet, load_catalogue, load_signals
 from openaudit.models import RepoType
+from openaudit.rules_dir import builtin_rules_dir
 from openaudit.ruleset import Pack, load_pack
 
 DEFAULT_PACKS = {RepoType.MODEL: "osaid-1.0", RepoType.DATASET: "dataset-openness"}
@@ -30,14 +30,6 @@ class Ruleset:
     def pack_for(self, repo_type: RepoType) -> Pack:
         """The pack that judges this kind of repository."""
         return self.packs[repo_type]
-
-
-def builtin_rules_dir() -> Path:
-    """The shipped ``rules/`` directory: package data in a wheel, the repo root in a checkout."""
-    packaged = Path(str(resources.files("openaudit"))) / "rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "rules"
 
 
 def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
