@@ -61,7 +61,13 @@ _LEAD_NUMBER = re.compile(r"^(?:(?:\d+(?:\.\d+)*|[ivxlc]+|[a-h])[.):]\s+|\d+(?:\
                           r"\d+\s+(?=[^\W\d]))", re.IGNORECASE)
 _QUALIFIER = re.compile(r"\s*[(\[]([^)\]]*)[)\]]\s*")
 _LINE_LABEL = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?[*_]{0,2}([^:*_\n\[\]()]{1,48}?)[*_]{0,2}"
-                         r"\s*[:\uff1a]")
+                         r"\s*[:\uff1a](?!//)")  # "https://" is no label
+# "trained on X with [the library](url)": the words just before a link that present it as
+# what the model was trained with.
+_TRAINED_WITH = re.compile(r"\b(trained|training|pre-?trained|fine-?tuned)\b[^.;:!?]{0,50}"
+                           r"\b(with|using|via|in)\s+(?:[\w'\u2019-]+\s+){0,3}$", re.I)
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LINK_OPENING = re.compile(r"\[[^\]]*\]\($|[\[<(]+$")
 _LABEL = re.compile(r"^\s*([^:\n]{1,48}?)\s*[:\uff1a]")
 
 
@@ -428,6 +434,8 @@ class _HeadingIndex:
 def _finish_link(raw: _RawLink, index: _HeadingIndex, vocab: Vocabulary, first_line: int,
                  lines: list[str]) -> Link:
     url = raw.url.rstrip(".,;:!?*_")
+    if raw.text.strip() == raw.url:  # an autolink's text is its URL: no words of its own
+        raw = raw._replace(text="")
     section = index.at(raw.pos)
     context = lines[raw.pos].strip()[:200] if raw.pos < len(lines) else ""
     label = raw.label or _line_label(context)
@@ -451,6 +459,11 @@ def _code_kinds(repo: str, raw: _RawLink, line: str, section: str | None,
     if kinds:
         return kinds
     rest = _URL.sub(" ", line)
+    at = line.find(raw.url)
+    before = _LINK_OPENING.sub("", line[:at]) if at > 0 else ""
+    before = _URL.sub(" ", _MD_LINK.sub(r"\1", before))
+    if before and _TRAINED_WITH.search(before[-120:]):
+        return ("inference", "training")
     own = bool(vocab.own_code_labels.search(raw.label.strip().casefold())
                or vocab.own_code_labels.search(raw.text.strip().casefold())
                or vocab.own_code_lines.search(rest))
