@@ -431,18 +431,19 @@ def test_hostile_text_cannot_break_sarif_junit_or_markdown() -> None:
     data3 = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "DATA-003")
     uri = data3["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "dir%20name/100%25%20a.md"
-    assert data3["message"]["text"] == hostile
+    shown = hostile.replace("\x01", "\\x01").replace("\x1b", "\\x1b")  # escaped, visible
+    assert data3["message"]["text"] == shown
     suite = ET.fromstring(render(OutputFormat.JUNIT, report, context))[0]
     failure = next(c for c in suite.iter("testcase")
                    if c.get("name", "").startswith("DATA-003")).find("failure")
     assert failure is not None
-    assert failure.get("message") == hostile.replace("\x01", "\ufffd").replace("\x1b", "\ufffd")
+    assert failure.get("message") == shown
     md = render(OutputFormat.MARKDOWN, report, context)
     assert md.count(COMMENT_MARKER) == 1 and len(re.findall(r"(?<!\\)<!--", md)) == 1
     assert md.count("</details>") == 1 and "<script>" not in md
     line = next(x for x in md.splitlines() if x.startswith("- **`DATA-003`"))
     assert "a \\| b \\<!-- openaudit-report --\\> \\`code\\` \\</details\\>" in line
-    assert "\\<script\\>\ufffd\ufffd \\& \\]\\]\\>" in line  # control characters replaced
+    assert "\\<script\\>\\\\x01\\\\x1b \\& \\]\\]\\>" in line  # controls shown escaped
     assert "# H" in line  # the newline was flattened: no heading starts
 
 

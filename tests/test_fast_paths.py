@@ -56,6 +56,7 @@ from openaudit.pipeline import judge
 from openaudit.records import audit_record
 from openaudit.render.json_report import report_dict
 from openaudit.ruleset import Rule
+from openaudit.sanitize import json_text
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hub"
@@ -413,8 +414,10 @@ def test_records_and_json_reports_built_directly_keep_their_bytes(
     {"\u00e9": {"nested": ["\U0001f600"]}},
 ])
 def test_the_shared_journal_encoder_writes_what_json_dumps_wrote(record: dict[str, Any]) -> None:
-    assert journal.record_line(record) == json.dumps(record, ensure_ascii=False,
-                                                     default=str) + "\n"
+    # ... with DEL, C1 and bidi characters as escapes (openaudit.sanitize.json_text).
+    assert journal.record_line(record) == json_text(json.dumps(record, ensure_ascii=False,
+                                                               default=str)) + "\n"
+    assert "\x7f" not in journal.record_line(record)
 
 
 def test_lone_surrogates_are_written_as_json_escapes_not_raw() -> None:

@@ -20,6 +20,7 @@ from openaudit import __version__
 from openaudit.errors import OpenAuditError, RuleFileError, TargetNotFound, UsageError
 from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
 from openaudit.models import RepoType
+from openaudit.sanitize import clean, one_line, say
 
 T = TypeVar("T")
 
@@ -210,6 +211,7 @@ def facts(
 
     from openaudit.fact_specs import FACT_SPECS
     from openaudit.render.json_report import evidence_dict
+    from openaudit.sanitize import json_text
 
     if list_facts:
         for spec in FACT_SPECS.values():
@@ -240,7 +242,7 @@ def facts(
         "unknown": result.facts.unknown_reasons,
         "evidence": {k: [evidence_dict(e) for e in v] for k, v in result.facts.evidence.items()},
     }
-    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+    typer.echo(json_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)))
 
 
 @rules_app.command("list", epilog="Example: openaudit rules list --pack dataset-openness")
@@ -255,9 +257,9 @@ def rules_list(
         if pack and p.id != pack:
             continue
         found = True
-        typer.echo(f"{p.id} {p.version} — {p.title} ({p.applies_to.value}s)")
-        for r in p.rules:
-            typer.echo(f"  {r.id:<12} {r.pillar:<17} {r.severity.value:<8} {r.title}")
+        typer.echo(clean(f"{p.id} {p.version} — {p.title} ({p.applies_to.value}s)"))
+        for r in p.rules:  # rule files may come from the audited folder's policy
+            typer.echo(clean(f"  {r.id:<12} {r.pillar:<17} {r.severity.value:<8} {r.title}"))
     if not found:
         _fail(UsageError(f"no pack named '{pack}'",
                          "packs: " + ", ".join(sorted(p.id for p in ruleset.packs.values()))))
@@ -308,7 +310,7 @@ def explain(
     from openaudit.explain import explain_rule
 
     ruleset = _guarded(lambda: _ruleset(rules))
-    _guarded(lambda: typer.echo(explain_rule(ruleset, rule_id)))
+    _guarded(lambda: typer.echo(clean(explain_rule(ruleset, rule_id))))
 
 
 def main() -> None:
@@ -410,7 +412,7 @@ def _audit_with_policy(policy_file: Path | None, rules: list[Path] | None,
     check_policy(policy, ruleset, today)
     result = apply_policy(run(ruleset), policy, ruleset, today)
     for note in policy_notes(policy, [result.report]):
-        sys.stderr.write(f"openaudit: note: {note}\n")
+        say(f"openaudit: note: {note}\n")
     return result, threshold
 
 
@@ -451,8 +453,8 @@ def _guarded(func: Callable[[], T]) -> T:
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked
         if os.environ.get("OPENAUDIT_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"openaudit: internal error: {type(exc).__name__}: {exc}\n"
-                         "  set OPENAUDIT_DEBUG=1 for a traceback, and please report it\n")
+        say(f"openaudit: internal error: {type(exc).__name__}: {exc}\n"
+            "  set OPENAUDIT_DEBUG=1 for a traceback, and please report it\n")
         raise typer.Exit(int(ExitCode.NOT_AUDITED)) from None
 
 
@@ -460,11 +462,12 @@ def _fail(exc: OpenAuditError) -> NoReturn:
     """Print an error with its next step and exit with the code its kind calls for."""
     usage = isinstance(exc, UsageError | RuleFileError)
     kind = "error" if usage else "could not audit"
-    sys.stderr.write(f"openaudit: {kind}: {exc.message}\n")
-    if isinstance(exc, TargetNotFound) and exc.suggestions:
-        sys.stderr.write("  did you mean:\n" + "".join(f"    {s}\n" for s in exc.suggestions))
+    # Messages carry server text, exception text and policy keys: say() cleans them.
+    say(f"openaudit: {kind}: {exc.message}\n")
+    if isinstance(exc, TargetNotFound) and exc.suggestions:  # ids the server suggested
+        say("  did you mean:\n" + "".join(f"    {one_line(s)}\n" for s in exc.suggestions))
     elif exc.hint:
-        sys.stderr.write(f"  hint: {exc.hint}\n")
+        say(f"  hint: {exc.hint}\n")
     code = exit_code_for([], FailOn.NEVER, usage_error=usage, not_audited=int(not usage))
     raise typer.Exit(int(code))
 

@@ -16,6 +16,7 @@ import typer
 from openaudit.errors import OpenAuditError, UsageError
 from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
 from openaudit.models import RepoType, Verdict
+from openaudit.sanitize import say
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -174,16 +175,16 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     except KeyboardInterrupt:
         progress.close()
         out.close()
-        sys.stderr.write(f"openaudit: interrupted: {_interrupted(out)}\n")
+        say(f"openaudit: interrupted: {_interrupted(out)}\n")
         _exit_now_if_workers_linger(130)
         raise typer.Exit(130) from None
     progress.close()
     records = out.finish()
     summary = summarize(records)
-    sys.stderr.write(summary_text(summary, problems))
+    say(summary_text(summary, problems))  # repo ids and error messages from the records
     if policy is not None and not resume:  # a resumed run did not see the earlier findings
         for note in use.notes(policy.path):
-            sys.stderr.write(f"openaudit: note: {note}\n")
+            say(f"openaudit: note: {note}\n")
     verdicts = [_verdict(r) for r in records if not is_error(r)]
     code = exit_code_for(verdicts, threshold, not_audited=len(summary.failed) + len(problems))
     raise typer.Exit(int(code))

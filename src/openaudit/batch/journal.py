@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from openaudit.errors import UsageError
 from openaudit.records import encode_record, is_error, record_key, record_problem
+from openaudit.sanitize import json_bytes, json_text
 
 
 def record_line(record: Mapping[str, Any]) -> str:
@@ -30,8 +31,10 @@ def record_line(record: Mapping[str, Any]) -> str:
     no UTF-8 form: it is written as that escape again, so the line is valid JSON and UTF-8.
     """
     line = encode_record(record) + "\n"
-    if not line.isascii() and _SURROGATE.search(line):
-        line = _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", line)
+    if not line.isascii():
+        line = json_text(line)  # bidi and C1 characters as escapes: the same data, visible
+        if _SURROGATE.search(line):
+            line = _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", line)
     return line
 
 
@@ -122,6 +125,7 @@ class Journal:
 
     def write_block(self, text: bytes) -> None:
         """Append whole lines already encoded as UTF-8 (records that finished together)."""
+        text = json_bytes(text)  # as record_line writes them
         stream = self._stream
         raw = getattr(stream, "buffer", None)
         if raw is None:  # e.g. stdout behind a progress bar's proxy: text only

@@ -6,6 +6,7 @@ import json
 from typing import Any, TextIO
 
 from openaudit.models import AuditReport, Evidence, Finding, Outcome
+from openaudit.sanitize import json_text
 
 SCHEMA_VERSION = "1.0"
 
@@ -74,4 +75,5 @@ class JsonRenderer:
 
     def render(self, report: AuditReport, out: TextIO) -> None:
         """Write the report as JSON."""
-        out.write(json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n")
+        out.write(json_text(json.dumps(report_dict(report), indent=2, ensure_ascii=False))
+                  + "\n")

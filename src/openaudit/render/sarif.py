@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from openaudit.models import AuditReport, Evidence, Finding, Outcome, Severity
 from openaudit.render.base import CARD_FILE, PROJECT_URL, RenderContext, could_not_check
+from openaudit.sanitize import clean_data, json_text
 
 if TYPE_CHECKING:
     from openaudit.ruleset import Rule
@@ -35,8 +36,10 @@ class SarifRenderer:
 
     def render(self, report: AuditReport, out: TextIO) -> None:
         """Write the report as a SARIF 2.1.0 log."""
-        out.write(json.dumps(sarif_log(report, self.context), indent=2, ensure_ascii=False)
-                  + "\n")
+        # Cleaned as a whole: a viewer shows rule metadata (from rule files a policy may name)
+        # as well as findings. URIs are percent-encoded already, so they still name the file.
+        log = clean_data(sarif_log(report, self.context), keep="\n\t\r")  # JSON escapes CR
+        out.write(json_text(json.dumps(log, indent=2, ensure_ascii=False)) + "\n")
 
 
 def sarif_log(report: AuditReport, context: RenderContext) -> dict[str, Any]:

@@ -20,7 +20,11 @@ _VERDICT_STYLE = {Verdict.COMPLIANT: "bold white on green",
 
 
 class TableRenderer:
-    """Human-readable report; colour only when the stream is a terminal."""
+    """Human-readable report; colour only when the stream is a terminal.
+
+    Text from the report goes in as ``Text``, never as a markup string: ``[red]`` or
+    ``[link=…]`` in a card stays literal.
+    """
 
     def __init__(self, width: int | None = None) -> None:
         self.width = width
@@ -46,7 +50,7 @@ class TableRenderer:
         table.add_column("Rules")
         for p in report.pillars:
             table.add_row(Text(p.title), Text(p.outcome.value, style=_STYLE[p.outcome]),
-                          ", ".join(p.rule_ids))
+                          Text(", ".join(p.rule_ids)))
         return table
 
     def _findings(self, report: AuditReport) -> Table:
@@ -64,5 +68,7 @@ class TableRenderer:
                 outcome = Text(f.outcome.value, style="dim strike")
                 outcome.append("\nwaived", style="cyan")
                 body.append(f"\nwaived: {f.waiver}", style="cyan")
-            table.add_row(f"{f.rule_id}\n[dim]{f.pillar}[/]", outcome, body, Text(remedy(f)))
+            rule = Text(f"{f.rule_id}\n")
+            rule.append(f.pillar, style="dim")
+            table.add_row(rule, outcome, body, Text(remedy(f)))
         return table

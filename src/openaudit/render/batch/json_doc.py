@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from openaudit.records import RECORD_VERSION, record_key, summarize
 from openaudit.render.batch.common import error_parts, errors, generation_info, ordered
+from openaudit.sanitize import json_text
 
 BATCH_SCHEMA = "openaudit-batch/1.0"
 
@@ -43,4 +44,5 @@ class BatchJsonRenderer:
 
     def render(self, records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
         """Write the document."""
-        out.write(json.dumps(batch_document(records), indent=2, ensure_ascii=False) + "\n")
+        out.write(json_text(json.dumps(batch_document(records), indent=2, ensure_ascii=False))
+                  + "\n")

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from openaudit.render.batch.common import ordered
+from openaudit.sanitize import json_text
 
 
 class JsonlRenderer:
@@ -15,4 +16,5 @@ class JsonlRenderer:
     def render(self, records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
         """Write one line per record."""
         for record in ordered(records):
-            out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+            out.write(json_text(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+                      + "\n")
