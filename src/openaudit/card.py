@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from openaudit.memo import Memo
+from openaudit.yaml_guard import MAX_YAML_ALIASES, MAX_YAML_DEPTH, yaml_problem
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_LINE = re.compile(r"^---[ \t]*$", re.MULTILINE)  # _FENCE on a line of a whole text
@@ -19,7 +20,6 @@ _ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _NOT_PLAIN = re.compile(r"[^\n -~]")  # anything but printable ASCII and newlines
 _FLOW = re.compile(r"[\[{]")
 _TOP_KEY = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*:")
-MAX_YAML_ALIASES = 20  # real cards use few or none; "billion laughs" needs many
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -85,7 +85,12 @@ def parse_card(text: str) -> ParsedCard:
         data = _load_remembered(yaml_text)
     except Exception:  # any failure is redone the reference way below
         # Broken or refused: redo it the reference way, so the outcome and message are exactly
-        # what the pure-Python event pass and the load have always given.
+        # what the pure-Python event pass and the load have always given. That parser is
+        # quadratic in the nesting depth, so the depth is checked first, on libyaml's events.
+        problem = yaml_problem(yaml_text, MAX_YAML_DEPTH, MAX_YAML_ALIASES)
+        if problem is not None:
+            return ParsedCard({}, "malformed", f"front matter {problem}", body, end + 2,
+                              key_lines, 1, front_matter)
         try:
             if _alias_count(yaml_text) > MAX_YAML_ALIASES:
                 return ParsedCard({}, "malformed", f"front matter uses more than "

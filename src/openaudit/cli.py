@@ -188,7 +188,10 @@ def check(
         return audit_folder(path, kind, ruleset)
 
     policy_file = _guarded(lambda: _policy_file(config, path, no_config))
-    result, threshold = _guarded(lambda: _audit_with_policy(policy_file, rules, fail_on, run))
+    # The folder's own policy is the audited party's: it may only name files inside the folder.
+    root = path if config is None and policy_file is not None else None
+    result, threshold = _guarded(lambda: _audit_with_policy(policy_file, rules, fail_on, run,
+                                                            root))
     _finish(result, renderer, threshold, packs, _seen_from_cwd(path))
 
 
@@ -388,7 +391,8 @@ def _policy_file(config: Path | None, folder: Path, no_config: bool) -> Path | N
 
 def _audit_with_policy(policy_file: Path | None, rules: list[Path] | None,
                        fail_on: FailOn | None,
-                       run: Callable[[Ruleset], AuditResult]) -> tuple[AuditResult, FailOn]:
+                       run: Callable[[Ruleset], AuditResult],
+                       root: Path | None = None) -> tuple[AuditResult, FailOn]:
     """Load the policy and its rules, check it (before any request), audit, apply waivers.
 
     Returns the result and the exit threshold (--fail-on, else the policy's, else the default).
@@ -403,7 +407,7 @@ def _audit_with_policy(policy_file: Path | None, rules: list[Path] | None,
         today_from_env,
     )
 
-    policy = load_policy(policy_file) if policy_file is not None else None
+    policy = load_policy(policy_file, root) if policy_file is not None else None
     ruleset = _ruleset(list(rule_paths(policy, rules or ())))  # errors surface before requests
     threshold = effective_fail_on(fail_on, policy)
     if policy is None:
@@ -424,13 +428,25 @@ def _finish(result: AuditResult, fmt: OutputFormat, fail_on: FailOn, packs: list
                             files=frozenset(result.snapshot.files))
     renderer = renderer_for(fmt, context)
     if fmt is OutputFormat.TABLE:  # for people: Rich needs the real stream for colour and width
-        _guarded(lambda: renderer.render(result.report, sys.stdout))
+        _guarded(lambda: _to_stdout(lambda: renderer.render(result.report, sys.stdout)))
     else:  # for machines: a renderer that fails part-way leaves nothing on stdout
         buffer = io.StringIO()
         _guarded(lambda: renderer.render(result.report, buffer))
-        sys.stdout.write(buffer.getvalue())
-    sys.stdout.flush()
+        _guarded(lambda: _to_stdout(lambda: sys.stdout.write(buffer.getvalue())))
     raise typer.Exit(int(exit_code_for([result.report.verdict], fail_on)))
+
+
+def _to_stdout(write: Callable[[], object]) -> None:
+    """Write and flush; a full disk or /dev/full is a clear error (exit 2), not a traceback."""
+    try:
+        write()
+        sys.stdout.flush()
+    except OSError as exc:
+        from openaudit.batch.journal import stdout_to_devnull
+
+        stdout_to_devnull()  # so that the interpreter's final flush cannot fail again
+        raise UsageError(f"cannot write the report to stdout: {exc.strerror or exc}",
+                         "free the space, or send the output elsewhere") from None
 
 
 def _seen_from_cwd(folder: Path) -> str:

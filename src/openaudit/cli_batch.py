@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openaudit.errors import OpenAuditError, UsageError
+from openaudit.errors import FetchError, OpenAuditError, UsageError
 from openaudit.exit_codes import ExitCode, FailOn, exit_code_for
 from openaudit.models import RepoType, Verdict
 from openaudit.sanitize import say
@@ -152,6 +152,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
     out = BatchOutput(fmt, output, resume=resume, stdout=sys.stdout)
     progress = BatchProgress(Console(stderr=True))
     problems: list[str] = []
+    in_dump = -1  # records the dump holds (with --resume, skipped ones too)
 
     def emit(record: Mapping[str, Any]) -> None:
         out.write(record)
@@ -167,7 +168,7 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
 
     try:
         if dump is not None:
-            _run_dump(dump, out, emit, emit_block, progress)
+            in_dump = _run_dump(dump, out, emit, emit_block, progress)
         else:
             assert selection is not None
             problems = _run_hub(selection, ruleset, waivers, concurrency, offline, token,
@@ -180,6 +181,9 @@ def _run(ids_file: str | None, authors: tuple[str, ...], search: str | None, lim
         raise typer.Exit(130) from None
     progress.close()
     records = out.finish()
+    if in_dump == 0:  # "0 repo(s)" and exit 0 would read as a pass
+        raise FetchError(f"nothing to audit: the dump {from_dump} holds no record",
+                         "export the dump again, or check that the right file was given")
     summary = summarize(records)
     say(summary_text(summary, problems))  # repo ids and error messages from the records
     if policy is not None and not resume:  # a resumed run did not see the earlier findings
@@ -276,16 +280,20 @@ def _open_dump(path: Path, rules: tuple[Path, ...], workers: int | None,
 
 
 def _run_dump(results: Iterator[Any], out: BatchOutput, emit: Any, emit_block: Any,
-              progress: Any) -> None:
+              progress: Any) -> int:
+    """Write the dump's records (those --resume does not skip); returns how many it holds."""
     from openaudit.records import RecordBlock, record_key
 
     skip = out.done
+    seen = 0
     for result in results:
         if not isinstance(result, RecordBlock):
+            seen += 1
             if record_key(result) not in skip:
                 progress.queued()
                 emit(result)
             continue
+        seen += len(result.summaries)
         if skip:  # --resume: keep only the records not yet audited
             kept = [(line, summary) for line, summary in zip(result.lines(), result.summaries,
                                                              strict=True)
@@ -293,6 +301,7 @@ def _run_dump(results: Iterator[Any], out: BatchOutput, emit: Any, emit_block: A
             result = RecordBlock(b"".join(line for line, _ in kept), [s for _, s in kept])
         if result.summaries:
             emit_block(result)
+    return seen
 
 
 def _selection(ids_file: str | None, authors: tuple[str, ...], search: str | None,

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from openaudit.errors import OpenAuditError, UsageError
 from openaudit.facts import is_licence_file
@@ -44,12 +44,14 @@ from openaudit.records import (
     record_summary,
     report_summary,
 )
+from openaudit.safe_read import RefusedFile, open_stream
 from openaudit.waivers import Waiver, apply_waivers
 
 BAD_RECORD = "bad-record"
 NOT_IN_DUMP = "not in the dump (the record lists the file but carries no text for it)"
 CHUNK_SIZE = 500  # Parquet rows per task sent to a worker process
 BLOCK_BYTES = 1 << 20  # JSONL bytes per task sent to a worker process (whole lines)
+MAX_DUMP_LINE_BYTES = 32 << 20  # a longer line is a bad-record, skipped without being held
 GC_THRESHOLD = 50_000  # allocations between young collections in a worker (Python's: 700)
 PARQUET_BATCH = 2_000  # rows decoded at a time from a Parquet file
 PARQUET_INSTALL_HINT = 'install Parquet support: pip install "openaudit[parquet]"'
@@ -294,10 +296,19 @@ def iter_dump(path: Path) -> Iterator[dict[str, Any]]:
 
 def _magic(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
+        with _open_file(path) as handle:
             return handle.read(4)
     except OSError as exc:
         raise UsageError(f"cannot read the dump {path}: {exc.strerror or exc}",
+                         "pass a JSONL, JSONL.gz or Parquet file of Hub metadata") from None
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """The dump, which must be a regular file: ``/dev/zero`` or a FIFO would never end."""
+    try:
+        return os.fdopen(open_stream(path), "rb")
+    except RefusedFile as exc:
+        raise UsageError(f"cannot read the dump {path}: {exc.reason}",
                          "pass a JSONL, JSONL.gz or Parquet file of Hub metadata") from None
 
 
@@ -327,11 +338,12 @@ def _line_blocks(path: Path, gzipped: bool) -> Iterator[_Lines]:
     """
     checked = False
     try:
-        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
+        raw = _open_file(path)
+        with raw, gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw as handle:
             line, record = 1, 1
             while data := handle.read(BLOCK_BYTES):
-                if not data.endswith(b"\n"):
-                    data += handle.readline()  # to the end of the line, or of the file
+                if not data.endswith(b"\n"):  # to the end of the line, or of the file
+                    data = _to_line_end(handle, data, line)
                 lines, blank = _line_counts(data)
                 if not checked:
                     checked = _first_line_checked(path, _Lines(data, line, record))
@@ -341,6 +353,22 @@ def _line_blocks(path: Path, gzipped: bool) -> Iterator[_Lines]:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UsageError(f"cannot read the dump {path}: {exc}",
                          "the file is truncated or corrupt; export it again") from None
+
+
+def _to_line_end(handle: gzip.GzipFile | BinaryIO, data: bytes, first_line: int) -> bytes:
+    """``data`` with its last line read to the end. A line over MAX_DUMP_LINE_BYTES becomes a
+    bad-record line and the rest of it is skipped unread: memory stays bounded (a 1 GB line,
+    a gzip bomb)."""
+    start = data.rfind(b"\n") + 1
+    room = MAX_DUMP_LINE_BYTES - (len(data) - start)
+    tail = handle.readline(room + 1)
+    if tail.endswith(b"\n") or len(tail) <= room:
+        return data + tail
+    while (skipped := handle.readline(BLOCK_BYTES)) and not skipped.endswith(b"\n"):
+        pass
+    number = first_line + data.count(b"\n", 0, start)
+    marker = {BAD_MARKER: f"line {number}: longer than {MAX_DUMP_LINE_BYTES:,} bytes (not read)"}
+    return data[:start] + json.dumps(marker).encode() + b"\n"
 
 
 # A blank line (``not line.strip()``) starts with one of these bytes: the first line, or one

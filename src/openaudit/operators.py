@@ -203,7 +203,7 @@ class RulePattern:
     regex's own.
     """
 
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | LinearRegex
     starts: tuple[str, ...]  # lower-cased for a case-insensitive pattern
     ignore_case: bool
 
@@ -212,7 +212,7 @@ class RulePattern:
         """The pattern as written in the rule file."""
         return self.regex.pattern
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str) -> object | None:
         """``self.regex.search(text)``."""
         if self.starts:
             # casefolded keeps every letter an ASCII case-insensitive pattern can match.
@@ -222,9 +222,41 @@ class RulePattern:
         return self.regex.search(text)
 
 
-def compile_regex(pattern: str) -> RulePattern:
-    """Compile a rule regex (raises re.error on a bad pattern)."""
-    regex = re.compile(pattern)
+class LinearRegex:
+    """A pattern run by RE2: matching time is linear in the text, whatever the pattern.
+
+    Rule files that are not shipped with openaudit (``--rules``, a policy's ``rules``, the
+    audited folder's own) are untrusted: a backtracking pattern such as ``(a+)+$`` would hang
+    Python's ``re`` on a crafted README. RE2 has no backreferences or lookaround; such a
+    pattern is refused when the file is loaded.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
+
+        options = re2.Options()
+        options.log_errors = False  # its C++ logger would write to stderr
+        try:
+            self._regex = re2.compile(pattern, options)
+        except re2.error as exc:
+            detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise re.error(f"{detail} (patterns from rule files that openaudit does not ship run "
+                           "on RE2: no backreferences or lookaround)") from None
+        self.pattern = pattern
+        self.flags = re.IGNORECASE if pattern.startswith("(?i)") else 0
+
+    def search(self, text: str) -> object | None:
+        found: object | None
+        try:
+            found = self._regex.search(text)
+        except UnicodeEncodeError:  # a lone surrogate (from a JSON escape) has no UTF-8 form
+            found = self._regex.search(text.encode("utf-8", "replace").decode("utf-8"))
+        return found
+
+
+def compile_regex(pattern: str, linear: bool = False) -> RulePattern:
+    """Compile a rule regex (raises re.error on a bad pattern); ``linear``: on RE2."""
+    regex: re.Pattern[str] | LinearRegex = LinearRegex(pattern) if linear else re.compile(pattern)
     ignore_case = bool(regex.flags & re.IGNORECASE)
     body = pattern.removeprefix("(?i)")
     starts = _alternative_starts(body, ignore_case) if body == pattern or ignore_case else ()

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
 
 from openaudit.errors import RuleFileError
 from openaudit.licenses import Catalogue, CatalogueError, SignalSet, load_catalogue, load_signals
 from openaudit.models import RepoType
 from openaudit.rules_dir import builtin_rules_dir
-from openaudit.ruleset import Pack, load_pack
+from openaudit.ruleset import Pack, load_pack, read_rule_yaml
+from openaudit.safe_read import MAX_CONFIG_BYTES, read_capped
 
 DEFAULT_PACKS = {RepoType.MODEL: "osaid-1.0", RepoType.DATASET: "dataset-openness"}
 
@@ -39,11 +39,11 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     file with ``extends: PACK_ID`` adds rules to that pack (or replaces rules with the same id).
     """
     base = builtin_rules_dir()
-    packs = {t: load_pack(base / name) for t, name in DEFAULT_PACKS.items()}
+    packs = {t: load_pack(base / name, shipped=True) for t, name in DEFAULT_PACKS.items()}
     extra_files: dict[str, list[Path]] = {}
     for path in extra:
         if path.is_dir():
-            if not (path / "pack.yaml").is_file():
+            if not os.path.lexists(path / "pack.yaml"):
                 raise RuleFileError(str(path), "a rule pack directory needs a pack.yaml")
             pack = load_pack(path)
             packs[pack.applies_to] = pack
@@ -51,7 +51,7 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
             extra_files.setdefault(_extends(path), []).append(path)
         else:
             raise RuleFileError(str(path), "no such file or directory")
-    packs = {t: _extend(p, extra_files) for t, p in packs.items()}
+    packs = {t: _extend(p, extra_files, base) for t, p in packs.items()}
     unknown = set(extra_files) - {p.id for p in packs.values()}
     if unknown:
         name = sorted(unknown)[0]
@@ -61,22 +61,20 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     digest = hashlib.sha256()
     for pack in sorted(packs.values(), key=lambda p: p.id):
         digest.update(pack.digest.encode())
-    digest.update((base / "licenses.yaml").read_bytes())
-    digest.update((base / "license-signals.yaml").read_bytes())
+    digest.update(read_capped(base / "licenses.yaml", MAX_CONFIG_BYTES))
+    digest.update(read_capped(base / "license-signals.yaml", MAX_CONFIG_BYTES))
     return Ruleset(packs, catalogue, signals, digest.hexdigest()[:16])
 
 
-def _extend(pack: Pack, extra_files: dict[str, list[Path]]) -> Pack:
+def _extend(pack: Pack, extra_files: dict[str, list[Path]], base: Path) -> Pack:
     """Reload a pack with the extra rule files that extend it (if any)."""
     files = tuple(extra_files.get(pack.id, ()))
-    return load_pack(pack.directory, files) if files else pack
+    shipped = pack.directory.parent == base
+    return load_pack(pack.directory, files, shipped=shipped) if files else pack
 
 
 def _extends(path: Path) -> str:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RuleFileError(str(path), f"cannot read rule file: {exc}") from None
+    doc = read_rule_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("extends"), str):
         raise RuleFileError(str(path), "an extra rule file needs `extends: <pack id>` "
                             "(e.g. osaid-1.0 or dataset-openness)", "", "extends")

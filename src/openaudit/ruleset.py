@@ -19,6 +19,8 @@ from openaudit.errors import RuleFileError
 from openaudit.fact_specs import FACT_SPECS
 from openaudit.models import Outcome, RepoType, Severity
 from openaudit.operators import OPERATORS, AllOf, AnyOf, Condition, Leaf, Not, compile_regex
+from openaudit.safe_read import MAX_CONFIG_BYTES, RefusedFile, read_capped
+from openaudit.yaml_guard import short_repr, yaml_problem
 
 SCHEMA_VERSION = 1
 # libyaml's safe loader when available: rule packs load several times faster.
@@ -99,10 +101,16 @@ class Pack:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
-    """Load ``pack.yaml`` and every other ``*.yaml`` in the directory, plus extra rule files."""
+def load_pack(directory: Path, extra_files: tuple[Path, ...] = (), *,
+              shipped: bool = False) -> Pack:
+    """Load ``pack.yaml`` and every other ``*.yaml`` in the directory, plus extra rule files.
+
+    ``shipped``: the directory is one of openaudit's own packs. The regexes of every other rule
+    file run on RE2, in linear time (see ``LinearRegex``).
+    """
     pack_file = directory / "pack.yaml"
-    head = _mapping(_read_yaml(pack_file), str(pack_file), "", "")
+    head_bytes = _read_bytes(pack_file)
+    head = _mapping(_parse_yaml(pack_file, head_bytes), str(pack_file), "", "")
     _keys(head, {"schema_version", "pack"}, {"schema_version", "pack"}, str(pack_file))
     _schema_version(head, str(pack_file))
     meta = _mapping(head["pack"], str(pack_file), "", "pack")
@@ -112,12 +120,15 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
     pillars = _pillars(meta["pillars"], {g.id for g in groups}, str(pack_file))
     rules: dict[str, Rule] = {}
     files = sorted(p for p in directory.glob("*.yaml") if p.name != "pack.yaml")
-    digest = hashlib.sha256(pack_file.read_bytes())
+    digest = hashlib.sha256(head_bytes)
+    pack_id = _str(meta["id"], str(pack_file), "", "pack.id")
     for path in [*files, *extra_files]:
-        digest.update(path.read_bytes())
+        data = _read_bytes(path)
+        digest.update(data)
         seen_here: set[str] = set()
-        for rule in _rule_file(path, {p.id for p in pillars}, str(meta["id"]),
-                               path in extra_files):
+        extra = path in extra_files
+        for rule in _rule_file(path, data, {p.id for p in pillars}, pack_id, extra,
+                               linear=extra or not shipped):
             if rule.id in seen_here:
                 raise RuleFileError(str(path), "duplicate rule id in this file", rule.id, "id")
             seen_here.add(rule.id)
@@ -139,24 +150,44 @@ def load_pack(directory: Path, extra_files: tuple[Path, ...] = ()) -> Pack:
                 directory)
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except OSError as exc:
-        raise RuleFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        return read_capped(path, MAX_CONFIG_BYTES)
+    except RefusedFile as exc:
+        raise RuleFileError(str(path), exc.reason) from None
+
+
+def read_rule_yaml(path: Path) -> Any:
+    """A rule, pack or catalogue file's YAML, read within the limits (RuleFileError else)."""
+    return _parse_yaml(path, _read_bytes(path))
+
+
+def _parse_yaml(path: Path, data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RuleFileError(str(path), "is not valid UTF-8") from None
+    problem = yaml_problem(text)
+    if problem is not None:
+        raise RuleFileError(str(path), problem)
+    try:
+        return yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RuleFileError(str(path), f"invalid YAML{where}: "
-                            f"{getattr(exc, 'problem', None) or exc}") from None
+        problem = str(getattr(exc, "problem", None) or exc)[:200]
+        raise RuleFileError(str(path), f"invalid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        # A tag whose value cannot be built (e.g. `!!int x`, `!!timestamp x`).
+        raise RuleFileError(str(path), "invalid YAML: a tagged value cannot be read "
+                            f"({type(exc).__name__})") from None
 
 
 def _schema_version(doc: Mapping[str, Any], path: str) -> None:
     version = doc.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:  # true and 1.0 are not 1
-        raise RuleFileError(path, f"unsupported schema_version {doc.get('schema_version')!r} "
+        raise RuleFileError(path, "unsupported schema_version "
+                            f"{short_repr(doc.get('schema_version'))} "
                             f"(expected {SCHEMA_VERSION})", "", "schema_version")
 
 
@@ -196,7 +227,8 @@ def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictS
         g = _mapping(item, path, "", "pack.policy.groups")
         _keys(g, {"id", "title", "reason"}, {"id", "title", "reason"}, path, "", "policy.groups")
         if any(existing.id == g["id"] for existing in groups):
-            raise RuleFileError(path, f"duplicate group id {g['id']!r}", "", "policy.groups.id")
+            raise RuleFileError(path, f"duplicate group id {short_repr(g['id'])}", "",
+                                "policy.groups.id")
         groups.append(GapGroup(_str(g["id"], path, "", "groups.id"),
                                _str(g["title"], path, "", "groups.title"),
                                _str(g["reason"], path, "", "groups.reason")))
@@ -207,7 +239,8 @@ def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictS
         _keys(s, {"verdict", *limits}, {"verdict"}, path, "", "policy.verdicts")
         if not isinstance(s["verdict"], str) or s["verdict"] not in (
                 "compliant", "potentially-compliant", "non-compliant"):
-            raise RuleFileError(path, f"unknown verdict {s['verdict']!r}", "", "verdicts.verdict")
+            raise RuleFileError(path, f"unknown verdict {short_repr(s['verdict'])}", "",
+                                "verdicts.verdict")
         for key in limits:
             if key in s and (type(s[key]) is not int or s[key] < 0):
                 raise RuleFileError(path, "expected a non-negative integer", "", f"verdicts.{key}")
@@ -226,38 +259,42 @@ def _pillars(value: Any, groups: set[str], path: str) -> tuple[Pillar, ...]:
         pillar_id = _str(p["id"], path, "", "pillars.id")
         group = _str(p["group"], path, "", "pillars.group")
         if group not in groups:
-            raise RuleFileError(path, f"unknown group {group!r}", "", "pillars.group")
+            raise RuleFileError(path, f"unknown group {short_repr(group)}", "", "pillars.group")
         if any(existing.id == pillar_id for existing in pillars):
-            raise RuleFileError(path, f"duplicate pillar id {pillar_id!r}", "", "pillars.id")
+            raise RuleFileError(path, f"duplicate pillar id {short_repr(pillar_id)}", "",
+                                "pillars.id")
         pillars.append(Pillar(pillar_id, _str(p["title"], path, "", "pillars.title"), group))
     return tuple(pillars)
 
 
-def _rule_file(path: Path, pillars: set[str], pack_id: str, extra: bool) -> list[Rule]:
-    doc = _mapping(_read_yaml(path), str(path), "", "")
+def _rule_file(path: Path, data: bytes, pillars: set[str], pack_id: str, extra: bool, *,
+               linear: bool) -> list[Rule]:
+    doc = _mapping(_parse_yaml(path, data), str(path), "", "")
     required = {"schema_version", "rules", "extends"} if extra else {"schema_version", "rules"}
     _keys(doc, {"schema_version", "rules", "extends"}, required, str(path))
     _schema_version(doc, str(path))
     if "extends" in doc and doc["extends"] != pack_id:
-        raise RuleFileError(str(path), f"extends {doc['extends']!r} but is loaded into pack "
-                            f"{pack_id!r}", "", "extends")
-    return [_rule(item, str(path), pillars) for item in _list(doc["rules"], str(path), "", "rules")]
+        raise RuleFileError(str(path), f"extends {short_repr(doc['extends'])} but is loaded "
+                            "into pack "
+                            f"{short_repr(pack_id)}", "", "extends")
+    return [_rule(item, str(path), pillars, linear)
+            for item in _list(doc["rules"], str(path), "", "rules")]
 
 
-def _rule(value: Any, path: str, pillars: set[str]) -> Rule:
+def _rule(value: Any, path: str, pillars: set[str], linear: bool) -> Rule:
     raw = _mapping(value, path, "", "rules[]")
     rule_id = str(raw.get("id", "?"))
     _keys(raw, _RULE_KEYS, _RULE_KEYS, path, rule_id)
     if not _RULE_ID.match(rule_id):
         raise RuleFileError(path, "id must look like ABC-001", rule_id, "id")
     if not isinstance(raw["pillar"], str) or raw["pillar"] not in pillars:
-        raise RuleFileError(path, f"unknown pillar {raw['pillar']!r} (pack pillars: "
+        raise RuleFileError(path, f"unknown pillar {short_repr(raw['pillar'])} (pack pillars: "
                             f"{', '.join(sorted(pillars))})", rule_id, "pillar")
     try:
         severity = Severity(raw["severity"])
     except ValueError:
         raise RuleFileError(path, "must be error, warning or info", rule_id, "severity") from None
-    check = _condition(raw["check"], path, rule_id, "check")
+    check = _condition(raw["check"], path, rule_id, "check", linear)
     return Rule(
         rule_id, _str(raw["name"], path, rule_id, "name"), _str(raw["title"], path, rule_id,
                                                                  "title"),
@@ -292,40 +329,42 @@ def _examples(value: Any, path: str, rule_id: str) -> dict[str, tuple[Mapping[st
                              f"examples.{outcome}")
             for name in facts:
                 if name not in FACT_SPECS:
-                    raise RuleFileError(path, f"unknown fact {name!r}", rule_id,
+                    raise RuleFileError(path, f"unknown fact {short_repr(name)}", rule_id,
                                         f"examples.{outcome}")
             items.append(facts)
         result[Outcome(outcome.replace("_", "-")).value] = tuple(items)
     return result
 
 
-def _condition(value: Any, path: str, rule_id: str, key: str) -> Condition:
+def _condition(value: Any, path: str, rule_id: str, key: str, linear: bool) -> Condition:
     node = _mapping(value, path, rule_id, key)
     for combinator, cls in (("all", AllOf), ("any", AnyOf)):
         if combinator in node:
             _keys(node, {combinator}, {combinator}, path, rule_id, key)
             items = _list(node[combinator], path, rule_id, f"{key}.{combinator}")
-            return cls(tuple(_condition(i, path, rule_id, f"{key}.{combinator}") for i in items))
+            return cls(tuple(_condition(i, path, rule_id, f"{key}.{combinator}", linear)
+                             for i in items))
     if "not" in node:
         _keys(node, {"not"}, {"not"}, path, rule_id, key)
-        return Not(_condition(node["not"], path, rule_id, f"{key}.not"))
-    return _leaf(node, path, rule_id, key)
+        return Not(_condition(node["not"], path, rule_id, f"{key}.not", linear))
+    return _leaf(node, path, rule_id, key, linear)
 
 
-def _leaf(node: dict[str, Any], path: str, rule_id: str, key: str) -> Leaf:
+def _leaf(node: dict[str, Any], path: str, rule_id: str, key: str, linear: bool) -> Leaf:
     _keys(node, {"fact", "op", "value"}, {"fact", "op"}, path, rule_id, key)
     fact, op = node["fact"], node["op"]
     if not isinstance(fact, str) or fact not in FACT_SPECS:
-        raise RuleFileError(path, f"unknown fact {fact!r} (see `openaudit facts --list`)",
+        raise RuleFileError(path, f"unknown fact {short_repr(fact)} (see `openaudit facts --list`)",
                             rule_id, f"{key}.fact")
     if not isinstance(op, str) or op not in OPERATORS:
-        raise RuleFileError(path, f"unknown operator {op!r} (operators: "
+        raise RuleFileError(path, f"unknown operator {short_repr(op)} (operators: "
                             f"{', '.join(sorted(OPERATORS))})", rule_id, f"{key}.op")
     spec = OPERATORS[op]
     if FACT_SPECS[fact].type not in spec.fact_types:
-        raise RuleFileError(path, f"operator {op!r} does not apply to {FACT_SPECS[fact].type} "
-                            f"fact {fact!r}", rule_id, f"{key}.op")
-    value = _operand(spec.value_type, node, path, rule_id, key)
+        raise RuleFileError(path, f"operator {short_repr(op)} does not apply to "
+                            f"{FACT_SPECS[fact].type} "
+                            f"fact {short_repr(fact)}", rule_id, f"{key}.op")
+    value = _operand(spec.value_type, node, path, rule_id, key, linear)
     _check_scalar_type(FACT_SPECS[fact].type, op, value, path, rule_id, key)
     return Leaf(fact, op, value)
 
@@ -343,7 +382,8 @@ def _check_scalar_type(fact_type: str, op: str, value: Any, path: str, rule_id: 
                             rule_id, f"{key}.value")
 
 
-def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str) -> Any:
+def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str,
+             linear: bool) -> Any:
     value: Any = node.get("value")
     if kind == "none":
         if "value" in node:
@@ -360,7 +400,7 @@ def _operand(kind: str, node: dict[str, Any], path: str, rule_id: str, key: str)
         raise RuleFileError(path, f"expected a {kind} value", rule_id, f"{key}.value")
     if kind == "regex":
         try:
-            return compile_regex(value)
+            return compile_regex(value, linear=linear)
         except re.error as exc:
             raise RuleFileError(path, f"bad regex: {exc}", rule_id, f"{key}.value") from None
     return tuple(value) if kind == "list" else value
@@ -370,6 +410,6 @@ def _unique_names(rules: Any) -> None:
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.name in seen:
-            raise RuleFileError(rule.source, f"duplicate rule name {rule.name!r} (also "
+            raise RuleFileError(rule.source, f"duplicate rule name {short_repr(rule.name)} (also "
                                 f"{seen[rule.name].id})", rule.id, "name")
         seen[rule.name] = rule

@@ -10,17 +10,19 @@ the journal is read and cut off before a resumed run appends to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from openaudit.errors import UsageError
 from openaudit.records import encode_record, is_error, record_key, record_problem
+from openaudit.safe_read import Missing, RefusedFile, open_stream
 from openaudit.sanitize import json_bytes, json_text
 
 
@@ -41,37 +43,59 @@ def record_line(record: Mapping[str, Any]) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every whole record in the journal, in file order (missing file: none).
+MAX_JOURNAL_LINE = 64 << 20  # bytes; openaudit's own records are far smaller
+_READ_CHUNK = 1 << 20
 
-    The torn tail of a killed run (bytes after the last newline) is ignored; any other line
-    that is not a batch record is a UsageError: appending to another tool's file, or finishing
-    a damaged journal, would only hide the problem.
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every whole record in the journal, in file order (missing file: none)."""
+    return list(iter_journal(path))
+
+
+def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
+    """Stream the whole records of the journal, in file order (missing file: none).
+
+    One line at a time is held, so a resumed run needs memory for what it keeps, not for the
+    file. The torn tail of a killed run (bytes after the last newline) is ignored; any other
+    line that is not a batch record is a UsageError: appending to another tool's file, or
+    finishing a damaged journal, would only hide the problem.
     """
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
+        fd = open_stream(path)
+    except Missing:
+        return
+    except RefusedFile as exc:
+        raise UsageError(f"cannot read {path}: {exc.reason}", "check the --output path") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            for number, line in enumerate(iter(lambda: handle.readline(MAX_JOURNAL_LINE + 1),
+                                               b""), start=1):
+                if not line.endswith(b"\n"):
+                    if len(line) <= MAX_JOURNAL_LINE:
+                        return  # the torn tail of a killed run
+                    _not_a_record(path, number, f"a line over {MAX_JOURNAL_LINE:,} bytes")
+                if line.strip():
+                    yield _journal_record(path, number, line)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}",
                          "check the --output path") from None
-    records = []
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines[:-1], start=1):  # the last piece is torn or empty
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
-            problem: str | None = "not JSON"
-        else:
-            problem = record_problem(record)
-        if problem is not None:
-            raise UsageError(f"{path} line {number} is not an openaudit batch record "
-                             f"({problem})", "give another --output, or remove the file to "
-                             "start over (without --resume it is overwritten)")
-        records.append(record)
-    return records
+
+
+def _journal_record(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
+        _not_a_record(path, number, "not JSON")
+    problem = record_problem(record)
+    if problem is not None:
+        _not_a_record(path, number, problem)
+    return dict(record)
+
+
+def _not_a_record(path: Path, number: int, problem: str) -> NoReturn:
+    raise UsageError(f"{path} line {number} is not an openaudit batch record ({problem})",
+                     "give another --output, or remove the file to start over (without "
+                     "--resume it is overwritten)")
 
 
 def latest(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -101,10 +125,11 @@ class Journal:
     redirects stdout keeps its place below the lines.
     """
 
-    def __init__(self, stream: IO[str] | None, durable: bool) -> None:
+    def __init__(self, stream: IO[str] | None, durable: bool, name: str = "stdout") -> None:
         self._file = stream
         self._durable = durable
         self._synced = time.monotonic()
+        self.name = name
 
     @property
     def _stream(self) -> IO[str]:
@@ -115,17 +140,46 @@ class Journal:
         """Start a journal file; with ``resume``, keep its whole lines and append after them."""
         if resume and path.exists():
             _cut_torn_tail(path)
-            return cls(open(path, "a", encoding="utf-8"), durable=True)
+            return cls(open(path, "a", encoding="utf-8"), durable=True, name=str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(open(path, "w", encoding="utf-8"), durable=True)
+        return cls(open(path, "w", encoding="utf-8"), durable=True, name=str(path))
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._stream.write(record_line(record))
-        self._after_write()
+        with self._failing_as_usage():
+            self._stream.write(record_line(record))
+            self._after_write()
 
     def write_block(self, text: bytes) -> None:
         """Append whole lines already encoded as UTF-8 (records that finished together)."""
         text = json_bytes(text)  # as record_line writes them
+        with self._failing_as_usage():
+            self._write_block(text)
+
+    @contextlib.contextmanager
+    def _failing_as_usage(self) -> Iterator[None]:
+        """A full disk or ``/dev/full`` is a clear error (exit 2), never a traceback; the lines
+        flushed before it stay in the file."""
+        try:
+            yield
+        except BrokenPipeError:
+            raise  # the reader left: the batch command stops quietly
+        except OSError as exc:
+            self._abandon()
+            raise UsageError(f"cannot write {self.name}: {exc.strerror or exc}",
+                             "the records written before this are kept; free the space or fix "
+                             "the path, then run the same command with --resume") from None
+
+    def _abandon(self) -> None:
+        """Drop what could not be written, so that no later flush (at exit) fails again."""
+        if self._file is None:
+            stdout_to_devnull()
+            return
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._durable = False
+        self._file = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+
+    def _write_block(self, text: bytes) -> None:
         stream = self._stream
         raw = getattr(stream, "buffer", None)
         if raw is None:  # e.g. stdout behind a progress bar's proxy: text only
@@ -145,6 +199,10 @@ class Journal:
         self._synced = time.monotonic()
 
     def close(self) -> None:
+        with self._failing_as_usage():
+            self._close()
+
+    def _close(self) -> None:
         if self._durable:
             self._stream.flush()
             self._sync()
@@ -153,10 +211,25 @@ class Journal:
             self._stream.flush()
 
 
+def stdout_to_devnull() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _cut_torn_tail(path: Path) -> None:
-    """Drop bytes after the last newline: a line cut short by a kill."""
+    """Drop bytes after the last newline (a line cut short by a kill), reading from the end."""
     with open(path, "rb+") as handle:
-        data = handle.read()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
+        end = handle.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - _READ_CHUNK)
+            handle.seek(start)
+            newline = handle.read(end - start).rfind(b"\n")
+            if newline != -1:
+                end = start + newline + 1
+                break
+            end = start
+        if end != handle.seek(0, os.SEEK_END):
             handle.truncate(end)

@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from openaudit.batch.journal import Journal, audited_keys, latest, read_journal
+from openaudit.batch.journal import (
+    Journal,
+    audited_keys,
+    iter_journal,
+    latest,
+    stdout_to_devnull,
+)
 from openaudit.errors import UsageError
 from openaudit.records import RecordBlock, record_summary
 
@@ -59,7 +65,8 @@ class BatchOutput:
             raise UsageError(f"--output {output} is a directory", "give a file name")
         self._earlier: list[Mapping[str, Any]] = []
         if resume and self.journal_file is not None:
-            self._earlier.extend(map(self._kept, read_journal(self.journal_file)))
+            # Streamed: a jsonl run keeps only each record's summary, not the whole file.
+            self._earlier.extend(map(self._kept, iter_journal(self.journal_file)))
         self._new: list[Mapping[str, Any]] = []
         self._stdout = stdout
         self._journal: Journal | None = None
@@ -121,8 +128,16 @@ class BatchOutput:
 
             renderer = batch_renderer_for(BatchFormat(self.fmt))
             if self.output is None:
-                renderer.render(records, self._stdout)
-                self._stdout.flush()
+                try:
+                    renderer.render(records, self._stdout)
+                    self._stdout.flush()
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:
+                    stdout_to_devnull()
+                    raise UsageError(f"cannot write the report to stdout: "
+                                     f"{exc.strerror or exc}", "free the space, or write it "
+                                     "with --output FILE") from None
             else:
                 try:
                     _write_atomically(self.output, lambda out: renderer.render(records, out))
