@@ -240,8 +240,9 @@ def _card_fields(card: ParsedCard, snapshot: RepoSnapshot, b: _Builder) -> None:
         source = "Hub API cardData" if not line and snapshot.source == "hub" else "README.md"
         return (Evidence(source, line, f"{key}: {_short(meta[key])}"),)
 
-    licences, note = normalise_license_values(meta.get("license"))
-    licence_ev = ev("license")
+    key = "license" if meta.get("license") not in (None, "") else "licenses"  # legacy key
+    licences, note = normalise_license_values(meta.get(key))
+    licence_ev = ev(key)
     if note and licence_ev:
         licence_ev = (Evidence(licence_ev[0].source, licence_ev[0].line,
                                f"{licence_ev[0].excerpt} ({note})"),)

@@ -32,8 +32,11 @@ _MAX_LABEL_WORDS = 5  # "Training data: …" is a label; a sentence ending in a 
 _PSEUDO_LEVEL = 7  # a bold line used as a heading ranks below every real heading
 _MAX_PSEUDO_CHARS = 80
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+# A template placeholder, bare or linked to the template's guide, and subheading lines: what a
+# section holds when nobody filled it in.
 _PLACEHOLDER = re.compile(
-    r"\[(more information needed|needs more information|n/a|optional|more info needed)\]", re.I)
+    r"\[(more information needed|needs more information|n/a|optional|more info needed)\]"
+    r"(\([^)]*\))?|^[ \t]*#{1,6}[ \t].*$", re.I | re.M)
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _HREF = re.compile(r"""(?:href|src)\s*=\s*["']?(https?://[^"'\s>]+)""", re.IGNORECASE)
 _HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.IGNORECASE | re.S)
@@ -88,7 +91,8 @@ class Section(NamedTuple):
     @property
     def is_placeholder(self) -> bool:
         """True when the section only holds template placeholders or nothing at all."""
-        text = _PLACEHOLDER.sub("", self.text) if "[" in self.text else self.text
+        text = _PLACEHOLDER.sub("", self.text) if "[" in self.text or "#" in self.text \
+            else self.text
         return not text.strip(" \n\t-*_:|")
 
 
