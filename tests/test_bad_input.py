@@ -200,11 +200,12 @@ def test_huge_licence_file_is_reported_not_read(hub_env: Any, make_repo: Any,
         "LICENSE": "MIT License\n" + "padding line\n" * 200_000})
     with FakeHub(tmp_hub_root) as hub:
         report = audit(run_cli, hub, "acme/huge").json()
-        downloads = [r for r in hub.requests if r.method == "GET" and "LICENSE" in r.path]
+        requests = [r.method for r in hub.requests if "LICENSE" in r.path]
     f = findings(report)
     assert f["USE-003"]["outcome"] == "not-tested"
     assert "too large" in f["USE-003"]["message"]
-    assert downloads == []  # the size was checked first
+    assert "2,600,012 bytes" in f["USE-003"]["message"]  # the claimed size, no body read
+    assert requests == ["GET"]  # one GET, no HEAD: its Content-Length was checked first
 
 
 def test_offline_uses_the_cache_and_makes_no_request(hub_env: Any, fake_hub: FakeHub,

@@ -1,7 +1,8 @@
 """All Hugging Face Hub access: one info call, then README and licence files pinned to the commit.
 
-`openaudit batch` reads through the section at the end instead: bulk listings with ``expand``,
-one GET per file, and a shared retry gate.
+Single audits and `openaudit batch` read alike: one capped, deadline-bound GET per info call
+and per file (``openaudit.hubio``), every reply checked before use. Batch adds bulk listings
+with ``expand`` and a shared retry gate (the section at the end).
 
 huggingface_hub is imported lazily inside these functions so `--help` and `--version` stay fast,
 and its errors are translated here, and only here, into openaudit's own errors.
@@ -9,28 +10,29 @@ and its errors are translated here, and only here, into openaudit's own errors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote
 
-from openaudit import __version__
+from openaudit import __version__, hubio
 from openaudit.errors import AccessDenied, FetchError, HubUnavailable, TargetNotFound, UsageError
 from openaudit.facts import is_licence_file
+from openaudit.hubio import BadReply
 from openaudit.models import FileText, RepoSnapshot, RepoType
 from openaudit.textio import decode_capped
-
-if TYPE_CHECKING:
-    from huggingface_hub import HfApi
 
 T = TypeVar("T")
 
@@ -88,10 +90,22 @@ def fetch_snapshot(repo_id: str, repo_type: RepoType, revision: str | None,
     validate_token(options.token)
     validate_endpoint(options.endpoint)
     with _translated_errors(repo_id, repo_type, revision, options):
-        info = (_cached_info(repo_id, repo_type, revision) if options.offline
-                else _fetch_info(repo_id, repo_type, revision, options))
-        return _snapshot(repo_id, repo_type, revision, info,
-                         lambda path: _read_file(repo_id, repo_type, info["sha"], path, options))
+        if options.offline:
+            info = _cached_info(repo_id, repo_type, revision)
+            return _snapshot(repo_id, repo_type, revision, info, lambda path: _cached_file(
+                repo_id, repo_type, info["sha"], path))
+        # One try per request: a single audit reports a failure rather than waiting it out.
+        gate, deadline = RequestGate(SINGLE_TRY), time.monotonic() + repo_budget(options)
+        info = _fetch_info(repo_id, repo_type, revision, options, gate, deadline)
+        _store_info(repo_id, repo_type, revision, info)
+        return _snapshot(repo_id, repo_type, revision, info, lambda path: _store_file(
+            repo_id, repo_type, info["sha"], _read_file_once(
+                repo_id, repo_type, info["sha"], path, options, gate, deadline)))
+
+
+def repo_budget(options: HubOptions) -> float:
+    """Seconds one repo may take in all, retries and waits included."""
+    return max(60.0, 10 * options.timeout)
 
 
 def _snapshot(repo_id: str, repo_type: RepoType, revision: str | None, info: dict[str, Any],
@@ -112,28 +126,34 @@ def _snapshot(repo_id: str, repo_type: RepoType, revision: str | None, info: dic
     )
 
 
-def _api(options: HubOptions) -> HfApi:
-    from huggingface_hub import HfApi
+def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None, options: HubOptions,
+                gate: RequestGate, deadline: float) -> dict[str, Any]:
+    """The info call (``model_info`` / ``dataset_info`` with ``expand``), one capped GET."""
+    from huggingface_hub import constants
 
-    return HfApi(endpoint=options.endpoint, token=options.token, library_name="openaudit",
-                 library_version=__version__)
+    endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
+    url = f"{endpoint}/api/{repo_type.value}s/{repo_id}"
+    url += f"/revision/{quote(revision, safe='')}" if revision else ""
+    expand = _MODEL_EXPAND if repo_type is RepoType.MODEL else _DATASET_EXPAND
+    what = f"{repo_type.value} '{repo_id}'"
+    item, _ = gate.call(lambda timeout: hubio.get_json(
+        url, [("expand", e) for e in expand], _headers(options), timeout, hubio.MAX_INFO_BYTES,
+        what, gate.observe), options.timeout, deadline)
+    return _parsed_info(item, repo_type, what)
 
 
-def _fetch_info(repo_id: str, repo_type: RepoType, revision: str | None,
-                options: HubOptions) -> dict[str, Any]:
-    api = _api(options)
-    raw: Any
-    if repo_type is RepoType.MODEL:
-        raw = api.model_info(repo_id, revision=revision, timeout=options.timeout,
-                             expand=_MODEL_EXPAND)  # type: ignore[arg-type]
-    else:
-        raw = api.dataset_info(repo_id, revision=revision, timeout=options.timeout,
-                               expand=_DATASET_EXPAND)  # type: ignore[arg-type]
-    info = _info_dict(raw)
-    if not info["sha"]:
-        raise HubUnavailable(f"the Hub returned no commit sha for {repo_id}",
-                             "check --endpoint points at a Hugging Face Hub")
-    _store_info(repo_id, repo_type, revision, info)
+def _parsed_info(item: Any, repo_type: RepoType, what: str) -> dict[str, Any]:
+    """An info reply or listing item, checked, as openaudit keeps it. Raises BadReply."""
+    from huggingface_hub import DatasetInfo, ModelInfo
+
+    hubio.check_info_reply(item, what)
+    try:
+        parsed = (ModelInfo if repo_type is RepoType.MODEL else DatasetInfo)(**item)
+        info = _info_dict(parsed)
+    except Exception as exc:  # the client's parser met a shape the checks let through
+        raise BadReply(f"the Hub returned an info reply that cannot be read for {what} "
+                       f"({type(exc).__name__})", "check --endpoint") from None
+    hubio.check_fields(info, what)
     return info
 
 
@@ -154,38 +174,6 @@ def _info_dict(raw: Any) -> dict[str, Any]:
     return info
 
 
-def _read_file(repo_id: str, repo_type: RepoType, sha: str, path: str,
-               options: HubOptions) -> FileText:
-    """Download one small text file pinned to the commit.
-
-    A gated file becomes an unreadable FileText (so "not tested"), never an error or a pass.
-    """
-    from huggingface_hub import constants, hf_hub_download, hf_hub_url
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError
-    from huggingface_hub.file_download import get_hf_file_metadata
-
-    kwargs: dict[str, Any] = {"repo_id": repo_id, "filename": path, "revision": sha,
-                              "repo_type": repo_type.value, "endpoint": options.endpoint,
-                              "token": options.token}
-    try:
-        return _decode(path, hf_hub_download(**kwargs, local_files_only=True))
-    except LocalEntryNotFoundError:
-        if options.offline:
-            return FileText(path, None, "not in the local Hub cache (--offline)")
-    # hf_hub_download reads its GET timeout from this module constant, not from an argument.
-    constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(options.timeout))
-    try:
-        url = hf_hub_url(repo_id, path, repo_type=repo_type.value, revision=sha,
-                         endpoint=options.endpoint)
-        meta = get_hf_file_metadata(url, token=options.token, timeout=options.timeout,
-                                    endpoint=options.endpoint)
-        if meta.size is not None and meta.size > MAX_FILE_BYTES:
-            return too_large(path, meta.size)
-        return _decode(path, hf_hub_download(**kwargs, etag_timeout=options.timeout))
-    except GatedRepoError:
-        return FileText(path, None, GATED_FILE)
-
-
 def over_cap(path: str) -> FileText:
     """A licence-like file beyond the per-repo cap: listed, unread, and said so."""
     return FileText(path, None, f"not read: only the first {MAX_LICENCE_FILES} licence-like "
@@ -198,19 +186,41 @@ def too_large(path: str, size: int) -> FileText:
                     f"{MAX_FILE_BYTES:,})")
 
 
-def _decode(path: str, local_path: str) -> FileText:
-    with open(local_path, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:  # e.g. found in the cache, where no size check ran
-        return too_large(path, os.path.getsize(local_path))
-    text, errors = decode_capped(data, MAX_FILE_BYTES)
-    return FileText(path, text, None, errors, False)
-
-
 def _cache_path(repo_id: str, repo_type: RepoType, revision: str | None) -> Path:
     name = f"{repo_type.value}s--{repo_id.replace('/', '--')}"
     rev = re.sub(r"[^\w.-]", "_", revision or "main")
     return cache_root() / "info" / name / f"{rev}.json"
+
+
+def _file_path(repo_id: str, repo_type: RepoType, sha: str, path: str) -> Path:
+    """Where a file read at a commit is kept: every part named here, none by the server."""
+    repo = hashlib.sha256(f"{repo_type.value}\n{repo_id}".encode()).hexdigest()[:16]
+    name = hashlib.sha256(path.encode()).hexdigest()[:32]
+    return cache_root() / "files" / repo / hubio.check_sha(sha, repo_id) / f"{name}.json"
+
+
+def _store_file(repo_id: str, repo_type: RepoType, sha: str, file: FileText) -> FileText:
+    """Keep a file that was read, for ``--offline``; unread ones (gated, too large) are not."""
+    if file.text is not None:
+        target = _file_path(repo_id, repo_type, sha, file.path)
+        with suppress(OSError):  # a read-only cache only costs the offline mode
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(asdict(file), handle)
+            os.replace(tmp, target)
+    return file
+
+
+def _cached_file(repo_id: str, repo_type: RepoType, sha: str, path: str) -> FileText:
+    try:
+        data = json.loads(_file_path(repo_id, repo_type, sha, path).read_text(encoding="utf-8"))
+        file = FileText(**data)
+        if file.path == path and isinstance(file.text, str):
+            return file
+    except (OSError, ValueError, TypeError):
+        pass
+    return FileText(path, None, "not in the local cache (--offline)")
 
 
 def cache_root() -> Path:
@@ -237,7 +247,8 @@ def _cached_info(repo_id: str, repo_type: RepoType, revision: str | None) -> dic
     path = _cache_path(repo_id, repo_type, revision)
     try:
         info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        hubio.check_fields(info, repo_id)  # an entry of an older version, or damaged: a miss
+    except (OSError, ValueError, RecursionError, AttributeError, BadReply):
         raise HubUnavailable(
             f"{repo_type.value} {repo_id} ({revision or 'main'}) is not in the local cache",
             "run the same audit once without --offline to fill the cache") from None
@@ -264,6 +275,9 @@ def _translated_errors(repo_id: str, repo_type: RepoType, revision: str | None,
         yield
     except FetchError:
         raise
+    except _OutOfTime as exc:
+        raise HubUnavailable(f"could not audit {what} in time: {exc}",
+                             "raise --timeout, or retry later") from None
     except RevisionNotFoundError:
         raise TargetNotFound(f"revision '{revision}' does not exist in {what}",
                              "use a branch, tag or commit sha that exists") from None
@@ -319,22 +333,19 @@ def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
             limit: int = 5) -> tuple[str, ...]:
     """Repo ids similar to an unknown one, from a Hub search on its name (best effort).
 
-    The search goes through huggingface_hub's own session and headers but with our timeout:
-    ``list_models`` has no timeout parameter and retries for ~20 s, too long for a courtesy.
+    The search is one capped GET with our timeout: ``list_models`` has no timeout parameter
+    and retries for ~20 s, too long for a courtesy.
     """
-    from huggingface_hub import constants, get_session
-    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+    from huggingface_hub import constants
 
     endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
     name = repo_id.split("/")[-1]
     try:
-        response = get_session().get(
-            f"{endpoint}/api/{repo_type.value}s", params={"search": name, "limit": limit},
-            headers=build_hf_headers(token=options.token, library_name="openaudit",
-                                     library_version=__version__),
-            timeout=options.timeout)
-        items = response.json() if response.status_code == 200 else []
-        found = [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+        items, _ = hubio.get_json(f"{endpoint}/api/{repo_type.value}s",
+                                  [("search", name), ("limit", str(limit))], _headers(options),
+                                  options.timeout, hubio.MAX_ERROR_BYTES, "a search")
+        found = [item["id"] for item in items if isinstance(item, dict)
+                 and isinstance(item.get("id"), str) and _REPO_ID.match(item["id"])]
     except Exception:  # suggestions are a courtesy; never let them mask the real error
         return ()
     return tuple(sorted(found)[:limit])
@@ -345,11 +356,14 @@ def suggest(repo_id: str, repo_type: RepoType, options: HubOptions,
 # `openaudit batch` audits thousands of repos, so it goes through huggingface_hub's own session,
 # URL builder and headers, but with its own pagination, timeouts and retries: `list_models` has no
 # timeout and sleeps up to ~23 s per page on its own schedule, and `hf_hub_download` costs a HEAD
-# and a GET per file. Here: one GET per listing page, per straggler info call and per file.
+# and a GET per file (and lets the server's sha and ETag name cache paths). Here: one GET per
+# listing page, per info call and per file, each through `hubio.get` (single audits too).
 
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
 LISTING_PAGE_SIZE = 1000  # the largest page the Hub is known to serve; the Link header rules
 MAX_LISTING_PAGES = 10_000  # 10 million repos at the page size: a listing past this loops
+MAX_EMPTY_PAGES = 3  # pages in a row without a repo, each with a next page: the Hub sends none
+LISTING_BUDGET = 3600.0  # seconds of requests (retries and waits included) for one listing
 
 
 class RepoFailure(FetchError):
@@ -376,6 +390,7 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()  # what a batch uses; tests swap in one with short waits
+SINGLE_TRY = RetryPolicy(attempts=1)  # what a single audit uses
 
 
 class _OutOfTime(Exception):
@@ -519,15 +534,6 @@ def _headers(options: HubOptions) -> dict[str, str]:
     return headers
 
 
-def _raise_for_status(response: Any, gate: RequestGate) -> None:
-    from huggingface_hub.utils import hf_raise_for_status  # type: ignore[attr-defined]
-
-    gate.observe(response.headers)
-    if response.status_code >= 400:
-        response.read()  # error bodies are small; the client's error mapping reads them
-        hf_raise_for_status(response)
-
-
 ListingPage = list[tuple[str, "dict[str, Any] | None"]]
 
 
@@ -539,39 +545,60 @@ def list_repo_pages(repo_type: RepoType, options: HubOptions, gate: RequestGate,
     ``info`` has the same shape as a single audit's info call; it is None for an item without a
     commit sha or a file list (the caller then asks for that repo alone). Raises RepoFailure.
     """
-    from huggingface_hub import DatasetInfo, ModelInfo, constants
+    from huggingface_hub import constants
 
     endpoint = (options.endpoint or constants.ENDPOINT).rstrip("/")
     expand = _MODEL_EXPAND if repo_type is RepoType.MODEL else _DATASET_EXPAND
-    params: list[tuple[str, str | int | float | bool | None]] = [("expand", e) for e in expand]
+    params = [("expand", e) for e in expand]
     params += [("author", author)] if author else []
     params += [("search", search)] if search else []
     params += [("limit", str(LISTING_PAGE_SIZE))]
     url: str | None = f"{endpoint}/api/{repo_type.value}s"
-    parse = ModelInfo if repo_type is RepoType.MODEL else DatasetInfo
     what = " ".join(filter(None, [f"the {repo_type.value} listing",
                                   f"of {author}" if author else "",
                                   f"for '{search}'" if search else ""]))
     seen: set[str] = set()
+    spent, empty = 0.0, 0  # request time of the listing so far; empty pages in a row
     while url is not None:
         _check_next_page(url, endpoint, seen, what)
+        if spent >= LISTING_BUDGET:
+            raise RepoFailure("timeout", f"{what}: its pages took over {LISTING_BUDGET:g} s",
+                              "narrow the listing with --search, or retry later")
+        started = time.monotonic()
         with _batch_errors(what, None, options):
-            response = gate.call(partial(_get_page, url, params, options, gate),
-                                 options.timeout, time.monotonic() + page_budget)
-            items = response.json()
-            if not isinstance(items, list):
-                raise ValueError("the listing is not a JSON array")
-            page: ListingPage = []
-            for item in items:
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    info = _info_dict(parse(**item))
-                    # No sha or no file list (an item the Hub shortened): ask for it alone,
-                    # rather than judge an unknown file list as an empty repo.
-                    whole = info["sha"] and isinstance(item.get("siblings"), list)
-                    page.append((item["id"], info if whole else None))
-        yield page
+            items, reply = gate.call(partial(
+                hubio.get_json, url, params, _headers(options), cap=hubio.MAX_PAGE_BYTES,
+                what=what, observe=gate.observe), options.timeout,
+                started + min(page_budget, LISTING_BUDGET - spent))
+            page = _listing_page(items, repo_type, what)
+        spent += time.monotonic() - started
         # The next page's URL carries the query (and the cursor) already: follow it verbatim.
-        url, params = response.links.get("next", {}).get("url"), []
+        url, params = reply.response.links.get("next", {}).get("url"), []
+        empty = 0 if page else empty + 1
+        if empty >= MAX_EMPTY_PAGES and url is not None:
+            raise RepoFailure("bad-reply", f"the Hub returned {empty} empty pages in a row for "
+                              f"{what}", "retry later, or check --endpoint")
+        yield page
+
+
+def _listing_page(items: Any, repo_type: RepoType, what: str) -> ListingPage:
+    """``(repo_id, info)`` per item; info is None for an item that is not whole and valid.
+
+    Such an item (no sha or no file list: one the Hub shortened) gets its own info call, which
+    reports what is wrong with it, rather than be judged as a repo without files.
+    """
+    if not isinstance(items, list):
+        raise BadReply(f"the Hub returned a listing that is not a JSON array for {what}",
+                       "check --endpoint")
+    page: ListingPage = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            try:
+                info: dict[str, Any] | None = _parsed_info(item, repo_type, what)
+            except BadReply:
+                info = None
+            page.append((item["id"], info))
+    return page
 
 
 def _check_next_page(url: str, endpoint: str, seen: set[str], what: str) -> None:
@@ -597,16 +624,6 @@ def _check_next_page(url: str, endpoint: str, seen: set[str], what: str) -> None
     seen.add(url)
 
 
-def _get_page(url: str, params: list[tuple[str, str | int | float | bool | None]],
-              options: HubOptions, gate: RequestGate, timeout: float) -> Any:
-    from huggingface_hub import get_session
-
-    response = get_session().get(url, params=params or None, headers=_headers(options),
-                                 timeout=timeout, follow_redirects=True)
-    _raise_for_status(response, gate)
-    return response
-
-
 def fetch_batch_snapshot(repo_id: str, repo_type: RepoType, info: dict[str, Any] | None,
                          options: HubOptions, gate: RequestGate, deadline: float) -> RepoSnapshot:
     """One repo of a batch: its info (unless a listing gave it), then one GET per file.
@@ -626,45 +643,33 @@ def fetch_batch_info(repo_id: str, repo_type: RepoType, options: HubOptions, gat
                      deadline: float) -> dict[str, Any]:
     """The info call for a repo no listing covered (a "straggler"), retried. Raises RepoFailure."""
     with _batch_errors(f"{repo_type.value} '{repo_id}'", repo_id, options, repo_type):
-        return gate.call(lambda timeout: _fetch_info(
-            repo_id, repo_type, None, replace(options, timeout=timeout)),
-            options.timeout, deadline)
+        return _fetch_info(repo_id, repo_type, None, options, gate, deadline)
 
 
 def _read_file_once(repo_id: str, repo_type: RepoType, sha: str, path: str,
                     options: HubOptions, gate: RequestGate, deadline: float) -> FileText:
-    """One streamed GET pinned to the commit; the 1 MB cap is enforced while reading."""
-    from huggingface_hub import get_session, hf_hub_url
+    """One GET pinned to the commit; the 1 MB cap is enforced while reading."""
+    from huggingface_hub import hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError, GatedRepoError
 
-    url = hf_hub_url(repo_id, path, repo_type=repo_type.value, revision=sha,
-                     endpoint=options.endpoint)
-
-    def get(timeout: float) -> FileText:
-        with get_session().stream("GET", url, headers=_headers(options), timeout=timeout,
-                                  follow_redirects=True) as response:
-            _raise_for_status(response, gate)
-            size = response.headers.get("Content-Length")
-            if (size and size.isdigit() and int(size) > MAX_FILE_BYTES
-                    and not response.headers.get("Content-Encoding")):
-                return too_large(path, int(size))
-            data = bytearray()
-            for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > MAX_FILE_BYTES:
-                    return FileText(path, None, f"too large to read (over {MAX_FILE_BYTES:,} "
-                                    f"bytes; the cap is {MAX_FILE_BYTES:,})")
-                if time.monotonic() > deadline:
-                    raise _OutOfTime("timeout", f"reading {path} took longer than allowed")
-        text, errors = decode_capped(bytes(data), MAX_FILE_BYTES)
-        return FileText(path, text, None, errors, False)
-
+    what = f"{repo_type.value} '{repo_id}'"
+    url = hf_hub_url(repo_id, hubio.check_filename(path, what), repo_type=repo_type.value,
+                     revision=hubio.check_sha(sha, what), endpoint=options.endpoint)
     try:
-        return gate.call(get, options.timeout, deadline)
+        reply = gate.call(lambda timeout: hubio.get(
+            url, (), _headers(options), timeout, MAX_FILE_BYTES, gate.observe),
+            options.timeout, deadline)
     except GatedRepoError:
         return FileText(path, None, GATED_FILE)
     except EntryNotFoundError:  # listed in the file list, gone at the commit: never a pass
         return FileText(path, None, f"listed by the Hub but not found at commit {sha[:12]}")
+    if reply.body is None:
+        size = reply.response.headers.get("Content-Length", "")
+        return too_large(path, int(size)) if size.isdigit() and int(size) > MAX_FILE_BYTES else (
+            FileText(path, None, f"too large to read (over {MAX_FILE_BYTES:,} bytes; the cap "
+                     f"is {MAX_FILE_BYTES:,})"))
+    text, errors = decode_capped(reply.body, MAX_FILE_BYTES)
+    return FileText(path, text, None, errors, False)
 
 
 @contextmanager
@@ -675,6 +680,8 @@ def _batch_errors(what: str, repo_id: str | None, options: HubOptions,
         yield
     except RepoFailure:
         raise
+    except BadReply as exc:
+        raise RepoFailure("bad-reply", exc.message, exc.hint) from None
     except _OutOfTime as exc:
         raise RepoFailure(exc.kind, f"{what}: {exc}", "raise --timeout, or retry later with "
                           "--resume") from None
@@ -691,7 +698,7 @@ def _batch_errors(what: str, repo_id: str | None, options: HubOptions,
             except Exception:  # not a Hub error: described below
                 pass
         if kind == "bad-reply":
-            raise RepoFailure(kind, f"unexpected reply from the Hub for {what}: "
+            raise RepoFailure(kind, f"the Hub returned an unexpected reply for {what}: "
                               f"{_one_line(exc)}", "check --endpoint") from None
         raise RepoFailure(kind, f"could not read {what}: {_one_line(exc)}",
                           "retry later with --resume") from None

@@ -26,6 +26,7 @@ from openaudit.hub import (
     fetch_batch_info,
     fetch_batch_snapshot,
     list_repo_pages,
+    repo_budget,
     validate_repo_id,
 )
 from openaudit.models import RepoSnapshot, RepoType
@@ -234,8 +235,7 @@ class BatchRunner:
 
     def _fetch(self, ref: RepoRef, info: Record | None) -> _Outcome:
         """Worker thread: Hub I/O only. Never raises."""
-        budget = self.repo_budget or max(60.0, 10 * self.options.timeout)
-        deadline = time.monotonic() + budget
+        deadline = time.monotonic() + (self.repo_budget or repo_budget(self.options))
         try:
             if info is None:
                 info = fetch_batch_info(ref.repo_id, ref.repo_type, self.options, self.gate,
