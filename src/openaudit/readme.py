@@ -31,6 +31,7 @@ SECTION_NAMES: tuple[str, ...] = builtin_vocabulary().section_names
 _MAX_LABEL_WORDS = 5  # "Training data: …" is a label; a sentence ending in a colon is not
 _PSEUDO_LEVEL = 7  # a bold line used as a heading ranks below every real heading
 _MAX_PSEUDO_CHARS = 80
+_NEWLINE = re.compile(b"\n")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 # A template placeholder, bare or linked to the template's guide, and subheading lines: what a
 # section holds when nobody filled it in.
@@ -253,8 +254,7 @@ class _Walker:
     def __init__(self, body: str, vocab: Vocabulary) -> None:
         self.body = body
         self.raw = body.encode("utf-8")
-        self.newlines = [i for i, byte in enumerate(self.raw) if byte == 10] \
-            if b"\n" in self.raw else []
+        self.newlines = [m.start() for m in _NEWLINE.finditer(self.raw)]
         self.lines = body.splitlines()
         self.vocab = vocab
         self.headings: list[Heading] = []
@@ -511,6 +511,8 @@ def hub_dataset_ids(body: str, folded: str | None = None) -> list[str]:
 def corpora_named(text: str, vocab: Vocabulary | None = None) -> list[tuple[str, str]]:
     """(name, where to obtain it) of every public corpus of the vocabulary ``text`` names."""
     vocab = vocab or builtin_vocabulary()
+    if not vocab.any_corpus.search(text):  # one scan rules out most texts
+        return []
     return [(c.name, c.where) for c in vocab.public_corpora if c.pattern.search(text)]
 
 

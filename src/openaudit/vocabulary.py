@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,23 @@ class Vocabulary:
 
     def section_of(self, normalised: str) -> str | None:
         """The canonical section a normalised heading names, or None."""
-        for name, patterns in self.sections:
-            if any(p.search(normalised) for p in patterns):
+        for name, pattern in self._joined:
+            if pattern.search(normalised):
                 return name
         return None
+
+    @cached_property
+    def any_corpus(self) -> re.Pattern[str]:
+        """Matches where any public corpus is named."""
+        return re.compile("|".join(f"(?:{c.pattern.pattern})" for c in self.public_corpora)
+                          or r"(?!)", re.I)
+
+    @cached_property
+    def _joined(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """One alternation per section: a heading costs one search per section, not one per
+        pattern."""
+        return tuple((name, re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I))
+                     for name, patterns in self.sections)
 
     def kinds_in(self, text: str) -> tuple[str, ...]:
         """The code kinds ``text`` (a link text, a label, a repository name) names, sorted."""
