@@ -150,9 +150,7 @@ def test_data_sources_only_from_data_sections(tmp_path: Path) -> None:
     readme = LINKS_README.replace("license: apache-2.0", "license: apache-2.0\ndatasets: [acme/c4]")
     sources = facts_for(tmp_path, {"README.md": readme}).values["data.sources"]
     # card datasets, plus URLs inside the data sections that are neither papers nor code
-    assert sources == [
-        "acme/c4", "https://example.org/crawl", "https://huggingface.co/datasets/acme/web-crawl",
-    ]
+    assert sources == ["acme/c4", "acme/web-crawl", "https://example.org/crawl"]
     assert "https://example.org/bench" not in sources  # Evaluation is not a data section
     assert "acme/eval-set" not in sources  # linked under Evaluation
 

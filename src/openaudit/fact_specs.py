@@ -79,6 +79,7 @@ _SPECS: list[tuple[str, str, str]] = [
     ("code.data_processing", "list", "data-processing code links"),
     ("code.evaluation", "list", "evaluation code links"),
     ("code.inference", "list", "inference code: links, *.py files, library:<library_name>"),
+    ("data.public_corpora", "list", "well-known public corpora (vocabulary) a data section names"),
     ("data.sources", "list", "training data sources: card datasets, Hub dataset links, URLs in data sections"),
     ("files.weights", "list", "parameter files (*.safetensors, *.bin, *.gguf, *.pt, *.ckpt…)"),
     ("files.code", "list", "source files in the repo (*.py, *.sh, *.ipynb…)"),

@@ -21,6 +21,7 @@ from openaudit.licenses import Catalogue, SignalSet, scan_text
 from openaudit.memo import Memo
 from openaudit.models import Evidence, Facts, RepoSnapshot
 from openaudit.terms import TermsResult, at_readme_lines, normalise_license_values, resolve_terms
+from openaudit.vocabulary import Vocabulary, builtin_vocabulary
 
 WEIGHT_SUFFIXES = (
     ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
@@ -53,7 +54,11 @@ _CHECKPOINTS = re.compile(
 # Every alternative of _CHECKPOINTS starts with one of these words, so every match does too.
 _CHECKPOINT_WORDS = ("intermediate", "checkpoint", "revision", "step", "branch")
 _TRAIN_FILE = re.compile(r"(^|/)(train|pretrain|finetune)", re.I)
-_DATA_SECTIONS = ("training_data", "preprocessing", "collection")
+# Sections whose links and corpus names may locate training data; in the first three any
+# link that is not a paper, code or policy does, in a training section only one that looks
+# like data (a host, words or label that say so).
+_DATA_SECTIONS = ("training_data", "preprocessing", "collection", "training_procedure")
+_DATA_ONLY_SECTIONS = ("training_data", "preprocessing", "collection")
 
 
 _COLLECTIONS = (list, tuple, set)
@@ -235,8 +240,9 @@ def _card_fields(card: ParsedCard, snapshot: RepoSnapshot, b: _Builder) -> None:
         source = "Hub API cardData" if not line and snapshot.source == "hub" else "README.md"
         return (Evidence(source, line, f"{key}: {_short(meta[key])}"),)
 
-    licences, note = normalise_license_values(meta.get("license"))
-    licence_ev = ev("license")
+    key = "license" if meta.get("license") not in (None, "") else "licenses"  # legacy key
+    licences, note = normalise_license_values(meta.get(key))
+    licence_ev = ev(key)
     if note and licence_ev:
         licence_ev = (Evidence(licence_ev[0].source, licence_ev[0].line,
                                f"{licence_ev[0].excerpt} ({note})"),)
@@ -279,9 +285,8 @@ def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder) -> 
             b.set_unknown(name, f"README.md could not be read: {snapshot.readme.error}")
         return None
     body = md.blank_comments(card_body)
-    lines = body.splitlines()
-    headings = md.headings_of(lines)  # split once, shared by sections and links
-    sections = md.sections_of(lines, headings, first)
+    doc = md.parse(body, first)
+    sections = doc.sections
     real: list[md.Section] = []
     real_ev: list[Evidence] = []
     held_names: set[str] = set()
@@ -312,7 +317,7 @@ def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder) -> 
     licence = by_name.get("license", [])
     licence_lines = md.LineMap.of_parts(((s.text, s.text_line) for s, _ in licence),
                                         separator_lines=2)
-    return _Body(tuple(sections), tuple(md.links_of(lines, headings, first)), body, licence_lines)
+    return _Body(tuple(sections), doc.links, body, licence_lines)
 
 
 def _files(snapshot: RepoSnapshot, b: _Builder) -> None:
@@ -466,7 +471,11 @@ def _terms_of(result: TermsResult, snapshot: RepoSnapshot, b: _Builder) -> None:
     b.set("license.stated", stated, *b.evidence.get("card.license", ()), *_file_ev(files))
     b.set("license.unknown_ids", list(result.unknown_ids), *b.evidence.get("card.license", ()))
     b.set("license.spdx", [e.spdx for e in result.effective])
-    if result.unreadable:  # the text wins, so without it the terms cannot be judged
+    if result.unreadable and result.catalogue_restrictions:
+        # An unread text can only add restrictions: terms the catalogue restricts stay so.
+        b.set("license.osi_approved", False)
+        b.set("license.weights_terms", "restricted", *b.evidence.get("card.license", ()))
+    elif result.unreadable:  # the text wins, so without it the terms cannot be judged
         reason = "licence file(s) could not be read: " + "; ".join(result.unreadable)
         b.set_unknown("license.osi_approved", reason)
         b.set_unknown("license.weights_terms", reason)
@@ -576,6 +585,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
             b.set_unknown(name, reason)
         b.set("links.arxiv", tag_arxiv)
         b.set("links.datasets", tag_datasets + card_datasets)
+        b.set_unknown("data.public_corpora", reason)
         for name, values in (("code.training", train_files),
                              ("code.inference", py_files + lib_marker),
                              ("data.sources", tag_datasets + card_datasets)):
@@ -589,52 +599,70 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
     hub_datasets = md.hub_dataset_ids(body.text, folded)
     match = _checkpoint_mention(body.text, folded)
     mention = match.group(0) if match else None
-    spans = tuple((s.line, s.end_line) for s in body.sections if s.name in _DATA_SECTIONS)
-    # Everything else the link facts are made from: the README's text only counts through
-    # the searches above, so cards that differ in wording alone share the work below.
-    key = (body.links, tuple(arxiv), tuple(hub_datasets), mention, spans, snapshot.tags,
-           tuple(card_datasets), tuple(py_files), library, b.values.get("card.license") is None,
-           b.unknown.get("card.license"), b.evidence.get("card.datasets"),
-           b.evidence.get("readme.section.training_data"))
-    _remembered(_LINKS, key, None, b, lambda: _links_of(
-        body.links, arxiv + tag_arxiv, hub_datasets + tag_datasets + card_datasets, mention,
-        spans, card_datasets, tag_datasets, train_files, py_files + lib_marker, b))
-
-
-def _links_of(links: tuple[md.Link, ...], arxiv: list[str], datasets: list[str],
-              mention: str | None, spans: tuple[tuple[int, int], ...], card_datasets: list[str],
-              tag_datasets: list[str], train_files: list[str], inference_files: list[str],
-              b: _Builder) -> None:
-    """The link and code facts of a readable README."""
+    links = body.links
     code_links = [lk for lk in links if lk.kinds]
     b.set("links.code", [lk.url for lk in code_links], *_link_ev(code_links))
     papers = [lk for lk in links if md.is_paper_link(lk.url)]
     b.set("links.papers", [lk.url for lk in papers], *_link_ev(papers))
-    b.set("links.arxiv", arxiv, *_link_ev([lk for lk in papers if "arxiv.org" in lk.url]))
-    b.set("links.datasets", datasets)
+    b.set("links.arxiv", arxiv + tag_arxiv,
+          *_link_ev([lk for lk in papers if "arxiv.org" in lk.url]))
+    b.set("links.datasets", hub_datasets + tag_datasets + card_datasets)
     b.set("links.checkpoints", mention is not None,
           *([Evidence("README.md", None, mention)] if mention is not None else []))
-    extra = {"code.training": train_files, "code.inference": inference_files}
-    for fact, kind in (("code.training", "training"), ("code.data_processing", "data"),
-                       ("code.evaluation", "evaluation"), ("code.inference", "inference")):
-        chosen = [lk for lk in code_links if kind in lk.kinds]
+    extra = {"code.training": train_files, "code.inference": py_files + lib_marker}
+    for fact, kinds in (("code.training", ("training",)), ("code.data_processing", ("data",)),
+                        ("code.evaluation", ("evaluation",)),
+                        ("code.inference", ("inference", "framework"))):
+        chosen = [lk for lk in code_links if any(k in lk.kinds for k in kinds)]
         files = extra.get(fact, [])
         b.set(fact, [lk.url for lk in chosen] + files, *_link_ev(chosen), *_file_ev(files))
-    # A data source is a link in a data section that is neither a paper nor a code repository
-    # (a paper about "publicly available data" does not locate the data).
-    data_links = [lk for lk in links if not lk.kinds
-                  and any(start < lk.line <= end for start, end in spans)
-                  and not md.is_paper_link(lk.url)] if spans else []
-    sources = card_datasets + tag_datasets + [lk.url for lk in data_links]
-    b.set("data.sources", sources, *_link_ev(data_links),
-          *b.evidence.get("card.datasets", ()),
-          *b.evidence.get("readme.section.training_data", ()))
+    _data_sources(body, hub_datasets, card_datasets, tag_datasets, b)
     if b.values.get("card.license") is None:
         # The card's `datasets:` and `library_name` are unknowable: an empty list is not "none".
         for name in ("data.sources", "code.inference"):
             if not b.values[name]:
                 b.set_unknown(name, b.unknown["card.license"])
                 b.evidence.pop(name, None)  # cite the broken front matter instead
+
+
+def _data_sources(body: _Body, hub_datasets: list[str], card_datasets: list[str],
+                  tag_datasets: list[str], b: _Builder) -> None:
+    """Training data sources, wherever the card gives them: front matter ``datasets:``, the
+    Hub's ``dataset:`` tags, Hub dataset links anywhere, links that locate data in a data
+    section, and public corpora a data section names (the vocabulary says where to get them).
+    """
+    vocab = builtin_vocabulary()
+    data_links = [lk for lk in body.links if _locates_data(lk, vocab)]
+    # A Hub dataset linked anywhere (a "Resources" list, a table) is a source, except where the
+    # card evaluates on it.
+    hub_links = [lk for lk in body.links if "huggingface.co/datasets/" in lk.url.lower()
+                 and lk.section != "evaluation"]
+    evaluated = {i for lk in body.links if lk.section == "evaluation"
+                 for i in md.hub_dataset_ids(lk.url)} - {i for lk in hub_links
+                                                          for i in md.hub_dataset_ids(lk.url)}
+    data_text = "\n".join(s.text for s in body.sections if s.name in _DATA_ONLY_SECTIONS)
+    corpora = md.corpora_named(data_text, vocab) if data_text else []
+    other_links = [lk for lk in data_links if lk not in hub_links]
+    sources = (card_datasets + tag_datasets + [i for i in hub_datasets if i not in evaluated]
+               + [lk.url for lk in other_links]
+               + [f"{name} ({where})" for name, where in corpora])
+    corpus_ev = [Evidence("README.md", s.line, f"{s.heading}: names {name}")
+                 for s in body.sections if s.name in _DATA_ONLY_SECTIONS
+                 for name, _ in md.corpora_named(s.text, vocab)]
+    b.set("data.public_corpora", [name for name, _ in corpora], *corpus_ev[:5])
+    b.set("data.sources", sources, *_link_ev(hub_links + other_links), *corpus_ev[:5],
+          *b.evidence.get("card.datasets", ()),
+          *b.evidence.get("readme.section.training_data", ()))
+
+
+def _locates_data(link: md.Link, vocab: Vocabulary) -> bool:
+    """A link in a data section that points at data, not at a paper, policy or code."""
+    if link.kinds or link.section not in _DATA_SECTIONS or md.is_paper_link(link.url):
+        return False
+    if vocab.not_data.search(link.url):
+        return False
+    return bool(vocab.data_hosts.search(link.url) or vocab.data_words.search(link.text)
+                or vocab.data_words.search(link.label) or link.section in _DATA_ONLY_SECTIONS)
 
 
 def _checkpoint_mention(text: str, folded: str) -> re.Match[str] | None:

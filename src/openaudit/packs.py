@@ -6,12 +6,12 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from openaudit.errors import RuleFileError
 from openaudit.licenses import Catalogue, CatalogueError, SignalSet, load_catalogue, load_signals
 from openaudit.models import RepoType
+from openaudit.rules_dir import builtin_rules_dir
 from openaudit.ruleset import Pack, load_pack, read_rule_yaml
 from openaudit.safe_read import MAX_CONFIG_BYTES, read_capped
 
@@ -30,14 +30,6 @@ class Ruleset:
     def pack_for(self, repo_type: RepoType) -> Pack:
         """The pack that judges this kind of repository."""
         return self.packs[repo_type]
-
-
-def builtin_rules_dir() -> Path:
-    """The shipped ``rules/`` directory: package data in a wheel, the repo root in a checkout."""
-    packaged = Path(str(resources.files("openaudit"))) / "rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "rules"
 
 
 def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from openaudit.explain import SEVERITY_MEANING, condition_text, examples_yaml
-from openaudit.packs import Ruleset, builtin_rules_dir
+from openaudit.packs import Ruleset
+from openaudit.rules_dir import builtin_rules_dir
 from openaudit.ruleset import Pack, Rule
 
 DOCS_PATH = Path("docs") / "rules.md"
@@ -51,9 +52,11 @@ def _pack_section(pack: Pack) -> list[str]:
     lines += ["| pillar | title | gap group |", "|---|---|---|"]
     lines += [f"| `{p.id}` | {_cell(p.title)} | `{p.group}` |" for p in pack.pillars]
     lines += ["", "Verdict policy (the first step whose limits hold wins):", "",
-              "| verdict | max gaps | max warnings | max not tested |", "|---|---|---|---|"]
+              "| verdict | max gaps | max warnings | max not tested | max groups short |",
+              "|---|---|---|---|---|"]
     lines += [f"| `{s.verdict}` | {_limit(s.max_gaps)} | {_limit(s.max_warnings)} | "
-              f"{_limit(s.max_not_tested)} |" for s in pack.verdicts]
+              f"{_limit(s.max_not_tested)} | {_limit(s.max_short_groups)} |"
+              for s in pack.verdicts]
     lines += ["", "| rule | name | pillar | severity | title |", "|---|---|---|---|---|"]
     lines += [f"| [{r.id}](#{_anchor(r)}) | `{r.name}` | `{r.pillar}` | {r.severity.value} | "
               f"{_cell(r.title)} |" for r in pack.rules]

@@ -76,6 +76,8 @@ class VerdictStep:
     max_gaps: int | None
     max_warnings: int | None
     max_not_tested: int | None
+    # Groups that fall short in any way: a failing pillar, or a warning or not-tested one.
+    max_short_groups: int | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def _policy(value: Any, path: str) -> tuple[tuple[GapGroup, ...], tuple[VerdictS
                                _str(g["title"], path, "", "groups.title"),
                                _str(g["reason"], path, "", "groups.reason")))
     steps = []
-    limits = ("max_gaps", "max_warnings", "max_not_tested")
+    limits = ("max_gaps", "max_warnings", "max_not_tested", "max_short_groups")
     for item in _list(policy["verdicts"], path, "", "pack.policy.verdicts"):
         s = _mapping(item, path, "", "pack.policy.verdicts")
         _keys(s, {"verdict", *limits}, {"verdict"}, path, "", "policy.verdicts")

@@ -6,6 +6,8 @@ disagree, the text wins and the disagreement is reported.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -62,15 +64,26 @@ class TermsResult:
         return "restricted"
 
 
+_SPDX_OPERATOR = re.compile(r"\s+(?:or|and)\s+|[()]", re.IGNORECASE)
+
+
+def _spdx_terms(value: str) -> list[str]:
+    """The licence ids of an SPDX expression (``apache-2.0 OR mit``): every one is judged, so
+    the most restrictive governs whichever the user would pick."""
+    parts = [p.strip() for p in _SPDX_OPERATOR.split(value) if p and p.strip()]
+    return parts or [value]
+
+
 def normalise_license_values(raw: object) -> tuple[list[str], str]:
     """Card ``license`` as a sorted list of lower-case strings, plus a note on odd shapes."""
     if raw is None or raw == "":
         return [], ""
     if isinstance(raw, list | tuple):
-        values = [str(v).strip().lower() for v in raw if v is not None and str(v).strip()]
+        values = [t for v in raw if v is not None and str(v).strip()
+                  for t in _spdx_terms(str(v).strip().lower())]
         return sorted(set(values)), ("" if all(isinstance(v, str) for v in raw) else "non-string")
     if isinstance(raw, str):
-        return [raw.strip().lower()], ""
+        return sorted(set(_spdx_terms(raw.strip().lower()))), ""
     return [str(raw).strip().lower()], f"`license` is a {type(raw).__name__}, not a string"
 
 

@@ -1,0 +1,256 @@
+"""The card-reading vocabulary (``rules/vocabulary.yaml``): section synonyms, code-link kinds,
+generic frameworks, data hosts and public corpora, validated strictly and compiled once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openaudit.errors import RuleFileError
+from openaudit.rules_dir import builtin_rules_dir
+
+_TOP_KEYS = {"schema_version", "extends", "sections", "code_kinds", "line_kinds",
+             "own_code_lines", "own_code_labels",
+             "section_kinds", "generic_code", "data_hosts", "data_words", "not_data",
+             "public_corpora"}
+_REQUIRED = _TOP_KEYS - {"extends"}
+CODE_KINDS = ("training", "data", "evaluation", "inference")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A public corpus people name without linking it, and where it can be obtained."""
+
+    name: str
+    pattern: re.Pattern[str]
+    where: str
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: compiled once, used as a cache key
+class Vocabulary:
+    """Everything the README reader matches against, compiled."""
+
+    sections: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    code_kinds: tuple[tuple[str, re.Pattern[str]], ...]
+    line_kinds: tuple[tuple[str, re.Pattern[str]], ...]
+    own_code_lines: re.Pattern[str]
+    own_code_labels: re.Pattern[str]
+    section_kinds: Mapping[str, str]
+    generic_repos: Mapping[str, str]  # "owner/repo" (lower case) -> framework name
+    data_hosts: re.Pattern[str]
+    data_words: re.Pattern[str]
+    not_data: re.Pattern[str]
+    public_corpora: tuple[Corpus, ...]
+
+    @property
+    def section_names(self) -> tuple[str, ...]:
+        """The canonical section names, in matching order."""
+        return tuple(name for name, _ in self.sections)
+
+    def section_of(self, normalised: str) -> str | None:
+        """The canonical section a normalised heading names, or None."""
+        for name, pattern in self._joined:
+            if pattern.search(normalised):
+                return name
+        return None
+
+    @cached_property
+    def any_corpus(self) -> re.Pattern[str]:
+        """Matches where any public corpus is named."""
+        return re.compile("|".join(f"(?:{c.pattern.pattern})" for c in self.public_corpora)
+                          or r"(?!)", re.I)
+
+    @cached_property
+    def _joined(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """One alternation per section: a heading costs one search per section, not one per
+        pattern."""
+        return tuple((name, re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I))
+                     for name, patterns in self.sections)
+
+    def kinds_in(self, text: str) -> tuple[str, ...]:
+        """The code kinds ``text`` (a link text, a label, a repository name) names, sorted."""
+        return tuple(sorted(kind for kind, p in self.code_kinds if p.search(text)))
+
+    def line_kinds_in(self, line: str) -> tuple[str, ...]:
+        """The code kinds the words around a link on its line present it as, sorted."""
+        return tuple(sorted(kind for kind, p in self.line_kinds if p.search(line)))
+
+
+def _fail(path: str, where: str, what: str) -> RuleFileError:
+    return RuleFileError(path, f"{where}: {what}")
+
+
+def _regex(value: Any, path: str, where: str) -> re.Pattern[str]:
+    if not isinstance(value, str) or not value:
+        raise _fail(path, where, "expected a non-empty regular expression string")
+    try:
+        return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise _fail(path, where, f"invalid regular expression: {exc}") from exc
+
+
+def _mapping(value: Any, path: str, where: str, keys: set[str],
+             required: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, where, "expected a mapping")
+    unknown = sorted(str(k) for k in value if k not in keys)
+    if unknown:
+        raise _fail(path, where, f"unknown key(s) {', '.join(unknown)}; allowed: "
+                                 f"{', '.join(sorted(keys))}")
+    missing = sorted(required - set(value))
+    if missing:
+        raise _fail(path, where, f"missing key(s) {', '.join(missing)}")
+    return value
+
+
+def _list(value: Any, path: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(path, where, "expected a list")
+    return value
+
+
+def _text(value: Any, path: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, where, "expected a non-empty string")
+    return value
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Rejects a mapping that names a key twice (the second would silently win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {str(key)[:80]!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Read a vocabulary file as a mapping, every failure a :class:`RuleFileError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(str(path), f"cannot read file: {exc}") from exc
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(str(path), f"invalid YAML: {str(exc)[:500]}") from exc
+    if not isinstance(doc, dict):
+        raise RuleFileError(str(path), "top level must be a mapping")
+    return doc
+
+
+def parse_vocabulary(doc: Mapping[str, Any], path: str,
+                     base: Vocabulary | None = None) -> Vocabulary:
+    """Validate and compile ``doc``; with ``base``, ``doc`` extends it (every key optional)."""
+    required = set() if base is not None else _REQUIRED
+    _mapping(dict(doc), path, "top level", _TOP_KEYS, required)
+    if doc.get("schema_version", 1) != 1:
+        raise _fail(path, "schema_version", "expected 1")
+    sections = _sections(doc.get("sections", []), path)
+    if base is not None:  # an extension's sections are tried first, so they can refine
+        sections = sections + base.sections
+    kinds = _kinds(doc, "code_kinds", path, base.code_kinds if base is not None else None)
+    line_kinds = _kinds(doc, "line_kinds", path, base.line_kinds if base is not None else None)
+    names = {name for name, _ in sections}
+    section_kinds = dict(base.section_kinds) if base is not None else {}
+    for section, kind in _mapping(doc.get("section_kinds", {}), path, "section_kinds",
+                                  names, set()).items():
+        if kind not in CODE_KINDS:
+            raise _fail(path, f"section_kinds.{section}",
+                        f"expected one of {', '.join(CODE_KINDS)}")
+        section_kinds[section] = kind
+    generic = dict(base.generic_repos) if base is not None else {}
+    for i, entry in enumerate(_list(doc.get("generic_code", []), path, "generic_code")):
+        where = f"generic_code[{i}]"
+        item = _mapping(entry, path, where, {"name", "repos"}, {"name", "repos"})
+        for repo in _list(item["repos"], path, f"{where}.repos"):
+            repo = _text(repo, path, f"{where}.repos").lower()
+            if repo.count("/") != 1:
+                raise _fail(path, f"{where}.repos", f"expected owner/repo, got {repo[:80]!r}")
+            generic[repo] = _text(item["name"], path, f"{where}.name")
+    corpora = list(base.public_corpora) if base is not None else []
+    seen = {c.name for c in corpora}
+    for i, entry in enumerate(_list(doc.get("public_corpora", []), path, "public_corpora")):
+        where = f"public_corpora[{i}]"
+        item = _mapping(entry, path, where, {"name", "pattern", "where"},
+                        {"name", "pattern", "where"})
+        name = _text(item["name"], path, f"{where}.name")
+        if name in seen:
+            raise _fail(path, f"{where}.name", f"duplicate corpus {name[:80]!r}")
+        seen.add(name)
+        corpora.append(Corpus(name, _regex(item["pattern"], path, f"{where}.pattern"),
+                              _text(item["where"], path, f"{where}.where")))
+
+    def pattern(key: str) -> re.Pattern[str]:
+        if key in doc:
+            new = _regex(doc[key], path, key)
+            if base is None:
+                return new
+            return re.compile(f"{getattr(base, key).pattern}|{new.pattern}", re.I)
+        assert base is not None  # required keys are present without a base
+        return getattr(base, key)  # type: ignore[no-any-return]
+
+    return Vocabulary(
+        sections=sections, code_kinds=kinds, line_kinds=line_kinds,
+        own_code_lines=pattern("own_code_lines"), own_code_labels=pattern("own_code_labels"),
+        section_kinds=section_kinds,
+        generic_repos=generic, data_hosts=pattern("data_hosts"),
+        data_words=pattern("data_words"), not_data=pattern("not_data"),
+        public_corpora=tuple(corpora))
+
+
+def _kinds(doc: Mapping[str, Any], key: str, path: str,
+           base: tuple[tuple[str, re.Pattern[str]], ...] | None,
+           ) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """A ``kind -> pattern`` table; an extension's pattern is tried besides the base's."""
+    kinds = dict(base) if base is not None else {}
+    raw_kinds = _mapping(doc.get(key, {}), path, key, set(CODE_KINDS),
+                         set() if base is not None else set(CODE_KINDS))
+    for kind, raw in raw_kinds.items():
+        new = _regex(raw, path, f"{key}.{kind}")
+        kinds[kind] = (re.compile(f"{kinds[kind].pattern}|{new.pattern}", re.I)
+                       if kind in kinds else new)
+    return tuple(sorted(kinds.items()))
+
+
+def _sections(value: Any, path: str) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    found: list[tuple[str, tuple[re.Pattern[str], ...]]] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(_list(value, path, "sections")):
+        where = f"sections[{i}]"
+        item = _mapping(entry, path, where, {"name", "patterns"}, {"name", "patterns"})
+        name = _text(item["name"], path, f"{where}.name")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise _fail(path, f"{where}.name", "expected lower_snake_case")
+        if name in seen:
+            raise _fail(path, f"{where}.name", f"duplicate section {name!r}")
+        seen.add(name)
+        patterns: Sequence[Any] = _list(item["patterns"], path, f"{where}.patterns")
+        if not patterns:
+            raise _fail(path, f"{where}.patterns", "expected at least one pattern")
+        found.append((name, tuple(_regex(p, path, f"{where}.patterns[{j}]")
+                                  for j, p in enumerate(patterns))))
+    return tuple(found)
+
+
+def builtin_path() -> Path:
+    """The shipped ``rules/vocabulary.yaml``."""
+    return builtin_rules_dir() / "vocabulary.yaml"
+
+
+@lru_cache(maxsize=1)
+def builtin_vocabulary() -> Vocabulary:
+    """The shipped vocabulary, loaded and compiled once per process."""
+    path = builtin_path()
+    return parse_vocabulary(read_document(path), str(path))

@@ -1,0 +1,174 @@
+"""One test per failure class seen on real Hub cards (issue: verdicts that hold on real cards).
+
+Each fixture is a small card written for its class, reduced from how real cards are written:
+decorated and numbered headings, setext and bold-line headings, data under a parent section or
+in a table row, code links in labelled lists, generic frameworks, documents inside code
+repositories, Hub datasets outside the data section, and the Hub's own metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openaudit import readme as md
+from openaudit.engine import audit
+from openaudit.facts import build_facts
+from openaudit.local import read_folder
+from openaudit.models import Facts, RepoType, Target
+from openaudit.packs import load_ruleset
+from treeutil import write_tree
+
+RULESET = load_ruleset()
+
+
+def facts_of(tmp_path: Path, readme: str, **files: str) -> Facts:
+    folder = write_tree(tmp_path / "repo", {"README.md": readme, **files})
+    return build_facts(read_folder(folder, RepoType.MODEL), RULESET.catalogue, RULESET.signals)
+
+
+def outcomes(facts: Facts) -> dict[str, str]:
+    pack = RULESET.pack_for(RepoType.MODEL)
+    report = audit(pack, facts, Target("repo", RepoType.MODEL, "local", None, None))
+    return {f.rule_id: f.outcome.value for f in report.findings}
+
+
+@pytest.mark.parametrize(("heading", "name"), [
+    ("🟣 Training", "training_procedure"),
+    ("📚 Dataset", "training_data"),
+    ("3. Training Data", "training_data"),
+    ("2.1 Pretraining data", "training_data"),
+    ("**Training data**", "training_data"),
+    ("Model Details (training)", "model_details"),
+    ("Details (training data)", "training_data"),
+    ("Datasets used", "training_data"),
+    ("Data mix", "training_data"),
+    ("Dataset and Training", "training_data"),
+    ("Pretraining", "training_procedure"),
+    ("Data & Preprocessing", "preprocessing"),
+])
+def test_decorated_numbered_and_qualified_headings(heading: str, name: str) -> None:
+    assert md.canonical_section(heading) == name
+
+
+def test_setext_h1_everywhere_and_bold_line_headings() -> None:
+    body = ("Training\n========\n\nWe trained for 3 epochs.\n\n# Data\n\nSee below.\n\n"
+            "**Evaluation**\n\nScores.\n")
+    names = [(s.name, s.line) for s in md.parse(body).sections]
+    assert names == [("training_procedure", 1), ("training_data", 6), ("evaluation", 10)]
+
+
+def test_subsection_data_under_a_parent_and_in_a_table_row() -> None:
+    body = ("## Training Details\n\n### Training Data\n\nA web corpus.\n\n"
+            "## Setup\n\n| Setting | Value |\n|---|---|\n| Data Preprocessing | dedup |\n")
+    doc = md.parse(body)
+    by_name = {s.name: s for s in doc.sections}
+    assert "A web corpus." in by_name["training_procedure"].text  # the parent holds it
+    assert by_name["training_data"].text == "A web corpus."
+    assert by_name["preprocessing"].text == "| Data Preprocessing | dedup |"  # a row label
+
+
+def test_code_fences_hold_no_headings_but_their_urls_are_links() -> None:
+    body = "```bash\n# Training\ngit clone https://github.com/acme/trainer\n```\n"
+    doc = md.parse(body)
+    assert doc.sections == ()
+    assert [lk.url for lk in doc.links] == ["https://github.com/acme/trainer"]
+
+
+def test_hub_dataset_in_a_resources_list_is_a_data_source(tmp_path: Path) -> None:
+    readme = ("---\nlicense: apache-2.0\n---\n## Resources\n\n"
+              "- [Pretraining corpus](https://huggingface.co/datasets/acme/web-corpus)\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.sources"] == ["acme/web-corpus"]
+    assert outcomes(facts)["DATA-002"] == "pass"
+
+
+def test_a_policy_pdf_in_a_data_section_is_not_a_source(tmp_path: Path) -> None:
+    readme = ("---\nlicense: apache-2.0\n---\n## Training Data\n\nPublicly available data, "
+              "filtered under our [policy](https://example.org/responsible-use-policy.pdf).\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.sources"] == []
+    assert outcomes(facts)["DATA-002"] == "fail"
+
+
+def test_a_named_public_corpus_locates_the_data(tmp_path: Path) -> None:
+    readme = "---\nlicense: apache-2.0\n---\n## Training data\n\nTrained on the Pile.\n"
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.public_corpora"] == ["The Pile"]
+    assert any("pile.eleuther.ai" in s for s in facts.values["data.sources"])
+
+
+@pytest.mark.parametrize("line", [
+    "- [Training Code](https://github.com/acme/lm)",
+    "- **Repository:** https://github.com/acme/lm",
+    "Repository: https://github.com/acme/lm",
+    "Trained on web text with the [Acme library](https://github.com/acme/lm).",
+    "The original model is at https://github.com/acme/lm.",
+    "First released in [this repository](https://github.com/acme/lm).",
+])
+def test_code_presented_as_the_model_s_code_counts_as_training_code(tmp_path: Path,
+                                                                    line: str) -> None:
+    readme = f"---\nlicense: apache-2.0\nlibrary_name: transformers\n---\n# Model\n\n{line}\n"
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["code.training"] == ["https://github.com/acme/lm"]
+
+
+@pytest.mark.parametrize("line", [
+    "Training used [JAX](https://github.com/google/jax).",
+    "Trained with [DeepSpeed](https://github.com/microsoft/DeepSpeed).",
+    "Both were trained on the [chat format](https://github.com/acme/format) only.",
+    "Trained from Acme-Base; the [Acme](https://github.com/acme/acme) repo has the architecture.",
+    "See the [paper](https://github.com/acme/lm/blob/main/paper.pdf).",
+])
+def test_frameworks_formats_and_documents_are_not_training_code(tmp_path: Path,
+                                                                line: str) -> None:
+    readme = f"---\nlicense: apache-2.0\n---\n# Model\n\n{line}\n"
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["code.training"] == []
+    assert outcomes(facts)["CODE-001"] == "fail"
+
+
+def test_hub_library_name_is_inference_code(tmp_path: Path) -> None:
+    folder = write_tree(tmp_path / "repo", {"README.md": "---\nlicense: mit\n---\n# M\n"})
+    snapshot = read_folder(folder, RepoType.MODEL)
+    snapshot = type(snapshot)(**{**snapshot.__dict__, "library_name": "transformers"})
+    facts = build_facts(snapshot, RULESET.catalogue, RULESET.signals)
+    assert facts.values["code.inference"] == ["library:transformers"]
+
+
+def test_spdx_expression_judges_every_licence(tmp_path: Path) -> None:
+    facts = facts_of(tmp_path, "---\nlicense: apache-2.0 OR mit\n---\n# M\n")
+    assert facts.values["card.license"] == ["apache-2.0", "mit"]
+    assert facts.values["license.weights_terms"] == "osi-approved"
+    restricted = facts_of(tmp_path / "b", "---\nlicense: (mit AND llama3.1)\n---\n# M\n")
+    assert restricted.values["license.weights_terms"] == "restricted"
+
+
+def test_legacy_licenses_key_is_read(tmp_path: Path) -> None:
+    facts = facts_of(tmp_path, "---\nlicenses: [cc-by-4.0]\n---\n# M\n")
+    assert facts.values["card.license"] == ["cc-by-4.0"]
+
+
+def test_restricted_weights_fail_the_parameter_terms_once(tmp_path: Path) -> None:
+    readme = "---\nlicense: llama3.1\n---\n# M\n"
+    facts = facts_of(tmp_path, readme, **{"model.safetensors": ""})
+    got = outcomes(facts)
+    assert got["PARAM-004"] == "fail"
+    assert got["PARAM-001"] == "pass"
+
+
+def test_placeholders_are_not_content(tmp_path: Path) -> None:
+    readme = ("---\nlicense: mit\n---\n## Training Data\n\n[More Information Needed]\n\n"
+              "## Preprocessing [optional]\n\n[More Information Needed]\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["readme.sections"] == []
+    assert sorted(facts.values["readme.placeholder_sections"]) == ["preprocessing",
+                                                                    "training_data"]
+    assert outcomes(facts)["DATA-001"] == "fail"
+
+
+def test_withheld_data_is_a_warning(tmp_path: Path) -> None:
+    readme = ("---\nlicense: mit\ndatasets: [acme/web]\n---\n## Training Data\n\nacme/web plus "
+              "three internal corpora that will not be distributed.\n")
+    assert outcomes(facts_of(tmp_path, readme))["DATA-005"] == "warn"
