@@ -307,17 +307,24 @@ VERDICTS = [
     pytest.param({}, Verdict.COMPLIANT, (), id="clean"),
     pytest.param({"code": WARN}, Verdict.POTENTIALLY_COMPLIANT, (), id="one-warning"),
     pytest.param({"study": NT}, Verdict.POTENTIALLY_COMPLIANT, (), id="not-tested-only"),
-    # Three groups short (unchecked evidence) are more than one minor change away.
-    pytest.param({"use": NT, "code": NT, "parameters": NT}, Verdict.NON_COMPLIANT, (),
+    # Unchecked evidence keeps a release from compliant but never makes it non-compliant.
+    pytest.param({"use": NT, "code": NT, "parameters": NT}, Verdict.POTENTIALLY_COMPLIANT, (),
                  id="many-not-tested"),
+    pytest.param({"code": FAIL, "use": NT, "parameters": NT}, Verdict.POTENTIALLY_COMPLIANT,
+                 ("code",), id="one-gap-plus-unchecked-elsewhere"),
+    pytest.param({"code": WARN, "data_information": WARN}, Verdict.NON_COMPLIANT, (),
+                 id="doubts-in-two-groups"),
     pytest.param({"use": NT, "share": WARN}, Verdict.POTENTIALLY_COMPLIANT, (),
                  id="doubts-in-one-group"),
     pytest.param({"parameters": FAIL}, Verdict.POTENTIALLY_COMPLIANT, ("parameters",),
                  id="one-gap"),
     pytest.param({"parameters": FAIL, "code": WARN, "use": NT}, Verdict.NON_COMPLIANT,
                  ("parameters",), id="one-gap-plus-doubts-elsewhere"),
-    pytest.param({"parameters": FAIL, "parameter_terms": WARN}, Verdict.POTENTIALLY_COMPLIANT,
+    # The weights' terms count in the terms group: a doubt there is a second group short.
+    pytest.param({"parameters": FAIL, "parameter_terms": WARN}, Verdict.NON_COMPLIANT,
                  ("parameters",), id="one-gap-plus-doubt-in-terms"),
+    pytest.param({"use": FAIL, "parameter_terms": WARN}, Verdict.POTENTIALLY_COMPLIANT,
+                 ("terms",), id="gap-and-doubt-in-the-same-group"),
     pytest.param({"data_information": FAIL, "code": FAIL}, Verdict.NON_COMPLIANT,
                  ("data-information", "code"), id="two-gaps"),
     pytest.param({"use": FAIL, "share": FAIL}, Verdict.POTENTIALLY_COMPLIANT, ("terms",),
@@ -344,7 +351,8 @@ def test_verdict_reason_text() -> None:
     _, reason, _ = decide_verdict(OSAID, pillars(OSAID, use=FAIL, share=FAIL, code=FAIL,
                                                  study=NT, parameters=WARN))
     assert reason == ("2 gap(s): licence terms, code [blocked-by-terms, missing-component]; "
-                      "1 pillar(s) could not be checked; 1 pillar(s) with warnings")
+                      "in doubt: parameters; 1 pillar(s) could not be checked; "
+                      "1 pillar(s) with warnings")
 
 
 def _full_facts(**overrides: Any) -> Facts:

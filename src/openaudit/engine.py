@@ -339,22 +339,25 @@ def reason_families(pack: Pack, gaps: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def decide_verdict(pack: Pack, pillars: list[PillarResult]) -> tuple[Verdict, str, tuple[str, ...]]:
-    """Count gaps (groups with a failing pillar), warnings and not-tested, then apply the policy."""
+    """Count gaps (groups with a failing pillar), groups in doubt (a warning, no failure),
+    warnings and not-tested pillars, then apply the policy.
+
+    A group short is a gap or a doubt: evidence read against it. Unchecked evidence (not-tested)
+    is bounded by ``max_not_tested`` alone, so "could not check" never makes a verdict worse.
+    """
     gaps = tuple(g.id for g in pack.groups
                  if any(p.outcome is _FAIL for p in pillars if p.gap_group == g.id))
+    doubts = tuple(g.id for g in pack.groups if g.id not in gaps and any(
+        p.outcome is _WARN for p in pillars if p.gap_group == g.id))
     warnings = sum(p.outcome is _WARN for p in pillars)
     not_tested = sum(p.outcome is _NOT_TESTED for p in pillars)
-    short = sum(1 for g in pack.groups
-                if any(p.outcome is not _PASS for p in pillars if p.gap_group == g.id))
     counts = {"max_gaps": len(gaps), "max_warnings": warnings, "max_not_tested": not_tested,
-              "max_short_groups": short}
+              "max_short_groups": len(gaps) + len(doubts)}
     for step in pack.verdicts:
         limits = {"max_gaps": step.max_gaps, "max_warnings": step.max_warnings,
                   "max_not_tested": step.max_not_tested,
                   "max_short_groups": step.max_short_groups}
         if all(limit is None or counts[key] <= limit for key, limit in limits.items()):
-            doubts = tuple(g.id for g in pack.groups if g.id not in gaps and any(
-                p.outcome is not _PASS for p in pillars if p.gap_group == g.id))
             return Verdict(step.verdict), _reason(pack, gaps, warnings, not_tested,
                                                   doubts), gaps
     raise AssertionError("the policy's last step always matches")  # guaranteed by the loader

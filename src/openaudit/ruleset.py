@@ -76,7 +76,7 @@ class VerdictStep:
     max_gaps: int | None
     max_warnings: int | None
     max_not_tested: int | None
-    # Groups that fall short in any way: a failing pillar, or a warning or not-tested one.
+    # Groups short by the evidence read: a failing pillar, or a warning (not-tested does not count).
     max_short_groups: int | None = None
 
 
