@@ -280,7 +280,7 @@ def test_markdown_rows_show_pillar_icons_and_escape_markup(records: list[Record]
     assert lumen[2] == "✅ compliant"
     assert lumen[3:3 + len(pillars)] == [
         "—" if p not in {"use", "study", "modify", "share", "data-information", "code",
-                         "parameters"} else "✅" for p in pillars]
+                         "parameters", "parameter-terms"} else "✅" for p in pillars]
     assert "<script" not in text and "<img" not in text
     assert "evil/&lt;script&gt;window.\\_\\_pwned=1&lt;/script&gt;" in text
     formula = next(r for r in errors if r[2] == "server-error")
@@ -436,9 +436,9 @@ def test_html_shows_each_pillar_outcome_as_text(records: list[Record]) -> None:
     row = re.search(r'<tr data-repo="lanternworks/lumen-1.4b".*?</tr>', html)
     assert row
     assert row[0].count('<span class="o o-pass"><span aria-hidden="true">✓</span> pass</span>') \
-        == 7
+        == 8  # the eight OSAID pillars
     assert row[0].count('<td class="pillar na" data-sort="9">—</td>') == \
-        len(expected_pillar_ids()) - 7
+        len(expected_pillar_ids()) - 8
 
 
 def test_html_has_no_timestamp(records: list[Record]) -> None:

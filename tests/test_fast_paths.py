@@ -510,8 +510,8 @@ def test_remembered_steps_give_what_a_first_run_gives() -> None:
         cold.append(judged_of(record))
     warm = [judged_of(record) for record in records]
     assert warm == cold
-    from openaudit.facts import _LINKS, _METADATA, _TERMS
-    assert _METADATA and _TERMS and _LINKS  # the warm run did take from the memos
+    from openaudit.facts import _METADATA, _TERMS
+    assert _METADATA and _TERMS  # the warm run did take from the memos
     for _, record, line in cold:
         assert line + "\n" == journal.record_line(record)  # the fast line is the record's line
 
@@ -614,49 +614,6 @@ def test_front_matter_split_by_slicing_equals_splitlines() -> None:
         assert split_front_matter(text) == split_front_matter_reference(text), repr(text)
 
 
-def test_id_searches_from_their_first_word_equal_findall() -> None:
-    rng = random.Random(3)
-    pieces = ["arxiv.org/abs/2401.12345", "ARXIV.ORG/pdf/2312.1234", "arxiv.org/abs/", "arxiv",
-              "huggingface.co/datasets/a/b", "HuggingFace.co/datasets/c.", "\u0130", "\u212a",
-              " ", "x", "/", "2401.123456", "\u017f", ".", "huggingfacehuggingface.co/datasets/q"]
-    for _ in range(30_000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        folded = casefolded(text)
-        assert readme._findall_from(readme._ARXIV, "arxiv", text, folded) == \
-            readme._ARXIV.findall(text)
-        assert readme._findall_from(readme._HUB_DATASET, "huggingface", text, folded) == \
-            readme._HUB_DATASET.findall(text)
-
-
-def _reference_headings(lines: list[str]) -> list[tuple[int, int, str]]:
-    """headings_of as it was: every line visited in turn."""
-    found: list[tuple[int, int, str]] = []
-    in_fence = False
-    for pos, line in enumerate(lines):
-        first = line[:1]
-        if first == "#":
-            if in_fence:
-                continue
-            match = re.match(r"^(#{1,6})[ \t]+(.*)$", line)
-            if match:
-                found.append((pos, len(match.group(1)),
-                              match.group(2).rstrip().rstrip("#").rstrip()))
-        elif (first in frozenset("`~") or first.isspace()) and line.lstrip().startswith(
-                ("```", "~~~")):
-            in_fence = not in_fence
-    return found
-
-
-def test_headings_found_in_one_pass_equal_a_visit_of_every_line() -> None:
-    rng = random.Random(5)
-    pieces = ["# T", "## Training data", "```", "~~~", " ```", "\t~~~", "\u00a0```",
-              "\u2003# x", "#no", "#  Hi ##", "text", "", "    code", "```python", "#",
-              "###### six", "####### seven", "\x1c```"]
-    for _ in range(30_000):
-        lines = [rng.choice(pieces) for _ in range(rng.randint(0, 10))]
-        assert readme.headings_of(lines) == _reference_headings(lines), lines
-
-
 @pytest.mark.parametrize(("pattern", "starts"), [
     ("(?i)datasheet|data card|technical report", ("datasheet", "data card", "technical report")),
     ("https?://", ("http",)),
@@ -714,4 +671,9 @@ def test_audit_memos_see_every_input_a_rule_reads(
         clear_all()
         cold.append(audit(pack, variant, target))
     assert warm == cold
-    assert sum(w.findings != audit(pack, facts, target).findings for w in warm) == len(warm)
+    base = audit(pack, facts, target).findings
+    unchanged = {name for name, w in zip(list(layout.inputs) + [None] * len(moved), warm,
+                                         strict=False) if w.findings == base}
+    # Only an `any` branch that another known branch already decides may leave findings as they
+    # are: this card's handling statement is in its text, so the "None" section test is moot.
+    assert unchanged == {"readme.section.personal_data"}

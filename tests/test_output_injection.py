@@ -34,6 +34,7 @@ COMMAND = "\n::error::pwned"
 HOSTILE = (f"{ESC_CLEAR}{OSC_TITLE} bell\x07 nul\x00 del\x7f c1\x9b {RLO}evil\u2066 "
            f"{MARKUP}{COMMAND}")
 SECRET_URL = "https://u:secret@evil.example/terms"
+SECRET_DATA_URL = "https://u:secret@evil.example/corpus"  # a data source the report cites
 FORMATS = ("table", "json", "markdown", "sarif", "github", "junit")
 BATCH_FORMATS = ("table", "jsonl", "json", "markdown", "csv", "html")
 # Raw in no output: C0 but newline and tab (CR only inside JSON/XML escapes), DEL, C1, bidi.
@@ -53,7 +54,7 @@ def _card(value: str) -> str:
         f"datasets: [{quoted}]", f"base_model: {quoted}", f"library_name: {quoted}", "---", ""])
     flat = value.replace("\x00", "")  # the body as a file would hold it
     return front + (f"# Model {flat}\n\n## Training data {flat}\n\nWe trained on "
-                    f"[the data {ESC_CLEAR}{RLO}]({SECRET_URL}).\n\n## License\n\n"
+                    f"[the data {ESC_CLEAR}{RLO}]({SECRET_DATA_URL}).\n\n## License\n\n"
                     f"[terms {OSC_TITLE}]({SECRET_URL})\n{flat}\n")
 
 
@@ -142,7 +143,7 @@ def test_table_keeps_rich_markup_literal(hostile_dir: Path, run_cli: Any) -> Non
 def test_json_escapes_bidi_and_keeps_the_text(hostile_dir: Path, run_cli: Any) -> None:
     result = run_cli("check", str(hostile_dir), "--format", "json")
     assert "\\u202e" in result.stdout and "\\u001b" in result.stdout
-    assert "https://***@evil.example/terms" in result.stdout  # the one change to the data
+    assert "https://***@evil.example/corpus" in result.stdout  # the one change to the data
 
 
 def test_facts_output_is_valid_escaped_json(hostile_dir: Path, run_cli: Any) -> None:

@@ -240,7 +240,8 @@ def _card_fields(card: ParsedCard, snapshot: RepoSnapshot, b: _Builder) -> None:
         source = "Hub API cardData" if not line and snapshot.source == "hub" else "README.md"
         return (Evidence(source, line, f"{key}: {_short(meta[key])}"),)
 
-    key = "license" if meta.get("license") not in (None, "") else "licenses"  # legacy key
+    # the legacy `licenses:` key counts only when `license:` is absent or empty
+    key = "licenses" if meta.get("license") in (None, "") and "licenses" in meta else "license"
     licences, note = normalise_license_values(meta.get(key))
     licence_ev = ev(key)
     if note and licence_ev:
@@ -452,8 +453,6 @@ def _remembered(memo: Memo[tuple[Any, ...], _Written], key: tuple[Any, ...], hel
 _Written = tuple[object, dict[str, Any], dict[str, str], dict[str, tuple[Evidence, ...]]]
 # (terms result id, the card and gate facts read) -> what _terms_of wrote.
 _TERMS: Memo[tuple[Any, ...], _Written] = Memo(2048)
-# What _links_of reads -> what it wrote.
-_LINKS: Memo[tuple[Any, ...], _Written] = Memo(2048)
 
 
 def _terms_of(result: TermsResult, snapshot: RepoSnapshot, b: _Builder) -> None:

@@ -7,7 +7,6 @@ disagree, the text wins and the disagreement is reported.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
