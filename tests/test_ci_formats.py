@@ -412,12 +412,12 @@ def test_workflow_command_escaping_matches_the_runner() -> None:
                       evidence=(Evidence("docs/a,b:c.md", 3, "x"),))
     context = RenderContext(base_dir="my model", files={"docs/a,b:c.md"})
     line = GithubRenderer(context).command(finding)
-    assert line == ("::error file=my model/docs/a%2Cb%3Ac.md,line=3,title=DATA-003 Costs%3A "
-                    "100%25%2C maybe::100%25 sure: a, b%0D%0Anext line, 50%250A "
+    assert line == ("::error file=my model/docs/a%2Cb%3Ac.md,line=3,title=DATA-003 not met%3A "
+                    "Costs%3A 100%25%2C maybe::100%25 sure: a, b%0D%0Anext line, 50%250A "
                     "(fix: Add it, then: push)")
     name, props, message = command_props(line)
     assert (name, props["file"], props["title"]) == ("error", "my model/docs/a,b:c.md",
-                                                      "DATA-003 Costs: 100%, maybe")
+                                                      "DATA-003 not met: Costs: 100%, maybe")
     assert message == f"{NASTY} (fix: Add it, then: push)"
 
 

@@ -63,7 +63,7 @@ def test_table_output_shows_verdict_pillars_evidence_and_fixes(run_cli: Any) -> 
 def test_markdown_output(run_cli: Any) -> None:
     out = run_cli("check", str(EXAMPLES / "weights-only"), "--format", "markdown").stdout
     assert out.startswith("## openaudit: `non-compliant`")
-    assert "| Pillar | Outcome | Rules |" in out
+    assert "| Pillar | Outcome | Why |" in out
     assert "`CODE-001`" in out and "❌ fail" in out
 
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from openaudit.models import AuditReport, Evidence, Finding, Outcome
+from openaudit.models import AuditReport, Evidence, Finding, Outcome, PillarResult, Severity
 
 if TYPE_CHECKING:
     from openaudit.ruleset import Pack
@@ -108,3 +108,48 @@ def remedy(finding: Finding) -> str:
         return ("First remove what stopped the check (see the message) and run openaudit again; "
                 f"if the rule then fails: {finding.fix}")
     return finding.fix
+
+
+_MAX_WHY = 180  # characters of the deciding finding's message shown in a pillar's "why"
+
+
+def pillar_why(pillar: PillarResult, findings: Collection[Finding]) -> str:
+    """One sentence naming what decided a pillar's outcome: the deciding finding's message.
+
+    The deciding findings are the pillar's counted ones (not info, not waived) whose outcome is
+    the pillar's; of a passing pillar, the first error-severity rule's (the requirement itself).
+    """
+    mine = [f for f in findings if f.rule_id in pillar.rule_ids]
+    counted = [f for f in mine if f.severity is not Severity.INFO and f.waiver is None]
+    waived = sorted(f.rule_id for f in mine if f.waiver is not None)
+    note = f" (waived: {', '.join(waived)})" if waived else ""
+    deciding = sorted((f for f in counted if f.outcome is pillar.outcome),
+                      key=lambda f: (f.severity is not Severity.ERROR, f.rule_id))
+    if not deciding:
+        return f"no counted rule applies{note}" if mine else "no rule ran"
+    first = deciding[0]
+    more = f" (+{len(deciding) - 1} more: {', '.join(f.rule_id for f in deciding[1:])})" \
+        if len(deciding) > 1 and pillar.outcome is not Outcome.PASS else ""
+    return f"{first.rule_id}: {first_sentence(first.message)}{more}{note}"
+
+
+def first_sentence(message: str) -> str:
+    """The message up to its first full stop (a dot before a space or the end), capped."""
+    cut = next((i + 1 for i, char in enumerate(message)
+                if char == "." and (i + 1 == len(message) or message[i + 1] == " ")
+                and not message[max(0, i - 3):i].lower().endswith(("e.g", "i.e", "etc"))),
+               len(message))
+    sentence = message[:cut].strip()
+    return sentence if len(sentence) <= _MAX_WHY else sentence[:_MAX_WHY - 1].rstrip() + "…"
+
+
+_STATE = {Outcome.FAIL: "not met", Outcome.WARN: "in doubt", Outcome.NOT_TESTED: "not checked"}
+
+
+def headline(finding: Finding) -> str:
+    """``RULE-ID title``, the title (the good state) prefixed with what was found when it is not
+    met, so a failing rule never reads as an achievement: ``CODE-001 not met: The training code
+    is published``."""
+    state = _STATE.get(finding.outcome)
+    return f"{finding.rule_id} {state}: {finding.title}" if state else \
+        f"{finding.rule_id} {finding.title}"

@@ -22,6 +22,7 @@ from openaudit.render.base import (
     RenderContext,
     by_attention,
     could_not_check,
+    headline,
     remedy,
     target_label,
 )
@@ -65,7 +66,7 @@ class GithubRenderer:
                 props.append(("line", str(item.line)))
         elif fallback_file is not None:
             props.append(("file", self.context.path(fallback_file)))
-        title = f"{finding.rule_id} {finding.title}"
+        title = headline(finding)
         if finding.waiver is not None:
             name = "notice"
             title = f"{title} (waived)"

@@ -6,9 +6,10 @@ import json
 from typing import Any, TextIO
 
 from openaudit.models import AuditReport, Evidence, Finding, Outcome
+from openaudit.render.base import pillar_why
 from openaudit.sanitize import json_text
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.0"  # additions that break no reader (pillars[].why) keep it
 
 
 def evidence_dict(item: Evidence) -> dict[str, Any]:
@@ -19,6 +20,9 @@ def evidence_dict(item: Evidence) -> dict[str, Any]:
 def report_dict(report: AuditReport) -> dict[str, Any]:
     """The report as plain, sorted, deterministic data."""
     t = report.target
+    verdict = verdict_dict(report)
+    for item, pillar in zip(verdict["pillars"], report.pillars, strict=True):
+        item["why"] = pillar_why(pillar, report.findings)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": "openaudit",
@@ -28,7 +32,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
                     "digest": report.ruleset_digest},
         "target": {"repo_id": t.repo_id, "repo_type": t.repo_type._value_, "source": t.source,
                    "revision": t.revision, "sha": t.sha},
-        **verdict_dict(report),
+        **verdict,
     }
 
 

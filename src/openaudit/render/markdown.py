@@ -16,7 +16,9 @@ from openaudit.models import AuditReport, Evidence, Finding, Outcome
 from openaudit.render.base import (
     RenderContext,
     by_attention,
+    headline,
     needs_attention,
+    pillar_why,
     remedy,
     target_label,
 )
@@ -71,11 +73,11 @@ class MarkdownRenderer:
             f"(digest `{report.ruleset_digest}`)  ",
             f"**Why:** {text(report.verdict_reason)}",
             "",
-            "| Pillar | Outcome | Rules |",
+            "| Pillar | Outcome | Why |",
             "|---|---|---|",
         ]
-        lines += [f"| {text(p.title)} | {_ICON[p.outcome]} | {text(', '.join(p.rule_ids))} |"
-                  for p in report.pillars]
+        lines += [f"| {text(p.title)} | {_ICON[p.outcome]} | "
+                  f"{text(pillar_why(p, report.findings))} |" for p in report.pillars]
         ordered = by_attention(report.findings)
         for outcome, heading in _SECTIONS:
             mine = [f for f in ordered if f.outcome is outcome and needs_attention(f)]
@@ -98,7 +100,8 @@ class MarkdownRenderer:
         out.write("\n".join(lines))
 
     def _finding(self, f: Finding) -> list[str]:
-        lines = [f"- **`{f.rule_id}` {text(f.title)}** ({text(f.pillar)}): {text(f.message)}"]
+        rule_id, state = f.rule_id, headline(f)[len(f.rule_id) + 1:]
+        lines = [f"- **`{rule_id}` {text(state)}** ({text(f.pillar)}): {text(f.message)}"]
         if f.evidence:
             shown = "; ".join(self._evidence(e) for e in f.evidence[:_MAX_EVIDENCE])
             more = len(f.evidence) - _MAX_EVIDENCE

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openaudit.models import AuditReport, Outcome, Verdict
-from openaudit.render.base import by_attention, remedy, target_label
+from openaudit.render.base import by_attention, pillar_why, remedy, target_label
 
 _STYLE = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
           Outcome.NOT_TESTED: "magenta"}
@@ -47,10 +47,10 @@ class TableRenderer:
         table = Table(title="Pillars", show_lines=False, expand=True)
         table.add_column("Pillar")
         table.add_column("Outcome")
-        table.add_column("Rules")
+        table.add_column("Why", ratio=3)
         for p in report.pillars:
             table.add_row(Text(p.title), Text(p.outcome.value, style=_STYLE[p.outcome]),
-                          Text(", ".join(p.rule_ids)))
+                          Text(pillar_why(p, report.findings)))
         return table
 
     def _findings(self, report: AuditReport) -> Table:
