@@ -54,6 +54,7 @@ from openaudit.operators import (
 from openaudit.packs import load_ruleset
 from openaudit.pipeline import judge
 from openaudit.records import audit_record
+from openaudit.render.base import pillar_why
 from openaudit.render.json_report import report_dict
 from openaudit.ruleset import Rule
 from openaudit.sanitize import json_text
@@ -368,7 +369,8 @@ def _reference_report_dict(report: AuditReport) -> dict[str, Any]:
         "verdict": report.verdict.value, "verdict_reason": report.verdict_reason,
         "gaps": list(report.gaps),
         "pillars": [{"id": p.name, "title": p.title, "outcome": p.outcome.value,
-                     "group": p.gap_group, "rules": list(p.rule_ids)} for p in report.pillars],
+                     "group": p.gap_group, "rules": list(p.rule_ids),
+                     "why": pillar_why(p, report.findings)} for p in report.pillars],
         "findings": [
             {"rule_id": f.rule_id, "title": f.title, "pillar": f.pillar,
              "severity": f.severity.value, "outcome": f.outcome.value, "message": f.message,
@@ -386,6 +388,8 @@ def _reference_audit_record(report: AuditReport) -> dict[str, Any]:
     target = full.pop("target")
     full.pop("schema_version")
     full.pop("tool")
+    for pillar in full["pillars"]:  # batch records carry no per-pillar sentence
+        del pillar["why"]
     return {"record_version": "1.0", **{k: target[k] for k in (
         "repo_id", "repo_type", "source", "revision", "sha")},
         "reason_families": list(report.reason_families), **full}

@@ -206,6 +206,13 @@ class RulePattern:
     regex: re.Pattern[str] | LinearRegex
     starts: tuple[str, ...]  # lower-cased for a case-insensitive pattern
     ignore_case: bool
+    # For a pattern with lookaround (which RE2 lacks): the pattern without it, on RE2. It
+    # matches wherever the pattern does (lookaround only narrows), so a text it rejects is
+    # answered without Python's backtracking ``re``.
+    superset: LinearRegex | None = None
+    # A shipped pattern's ``re`` form, used where RE2 could answer differently (see
+    # re2_agrees_on); None for an untrusted pattern, which runs on RE2 alone.
+    fallback: re.Pattern[str] | None = None
 
     @property
     def pattern(self) -> str:
@@ -213,12 +220,18 @@ class RulePattern:
         return self.regex.pattern
 
     def search(self, text: str) -> object | None:
-        """``self.regex.search(text)``."""
+        """``self.regex.search(text)``, as Python's ``re`` would answer it."""
         if self.starts:
             # casefolded keeps every letter an ASCII case-insensitive pattern can match.
             haystack = casefolded(text) if self.ignore_case else text
             if not any(start in haystack for start in self.starts):
                 return None
+        if self.fallback is None:
+            return self.regex.search(text)
+        if not re2_agrees_on(text):  # RE2 and ``re`` differ here: ``re`` answers
+            return self.fallback.search(text)
+        if self.superset is not None and self.superset.search(text) is None:
+            return None
         return self.regex.search(text)
 
 
@@ -255,12 +268,114 @@ class LinearRegex:
 
 
 def compile_regex(pattern: str, linear: bool = False) -> RulePattern:
-    """Compile a rule regex (raises re.error on a bad pattern); ``linear``: on RE2."""
-    regex: re.Pattern[str] | LinearRegex = LinearRegex(pattern) if linear else re.compile(pattern)
+    """Compile a rule regex (raises re.error on a bad pattern); ``linear``: on RE2 only.
+
+    A shipped pattern runs on RE2 too when RE2 accepts it (long case-insensitive alternations
+    over a README cost Python's ``re`` tens of times more); one with lookaround runs on ``re``.
+    """
+    regex: re.Pattern[str] | LinearRegex
+    checked: re.Pattern[str] | None = None
+    if linear:
+        regex = LinearRegex(pattern)
+    else:
+        checked = re.compile(pattern)  # Python's syntax decides what is a valid rule pattern
+        try:
+            regex = LinearRegex(pattern)
+        except re.error:
+            regex = checked
     ignore_case = bool(regex.flags & re.IGNORECASE)
     body = pattern.removeprefix("(?i)")
     starts = _alternative_starts(body, ignore_case) if body == pattern or ignore_case else ()
-    return RulePattern(regex, starts, ignore_case)
+    superset = None
+    if isinstance(regex, re.Pattern):
+        stripped = without_lookaround(pattern)
+        if stripped is not None:
+            try:
+                superset = LinearRegex(stripped)
+            except re.error:  # backreferences and the like: no shortcut
+                superset = None
+    return RulePattern(regex, starts, ignore_case, superset, checked)
+
+
+# Text on which RE2 and Python's ``re`` agree: ASCII (RE2's \w, \b and case folding are
+# ASCII-only; ``re`` folds "K" to the Kelvin sign) without \v or \x1c-\x1f, which ``re``'s \s
+# matches and RE2's does not.
+_RE2_DIFFERS = re.compile(r"[^\x00-\x0a\x0c-\x1b\x20-\x7f]")
+
+
+def re2_agrees_on(text: str) -> bool:
+    """True when a shipped pattern gives the same answer on RE2 as on ``re`` for ``text``."""
+    return text.isascii() and _RE2_DIFFERS.search(text) is None
+
+
+def without_lookaround(pattern: str) -> str | None:
+    """``pattern`` with every lookahead and lookbehind group removed, or None when it has none.
+
+    Removing a lookaround only widens what a pattern matches, so the result matches wherever
+    ``pattern`` does. Escapes and character classes are skipped over, not parsed.
+    """
+    out: list[str] = []
+    i, removed = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+        elif char == "[":
+            end = _class_end(pattern, i)
+            if end < 0:
+                return None
+            out.append(pattern[i:end + 1])
+            i = end + 1
+        elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            end = _group_end(pattern, i)
+            if end < 0:
+                return None
+            removed = True
+            i = end + 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out) if removed else None
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index of the ``]`` closing the class opened at ``start``, or -1."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":  # a leading "]" is a literal
+        i += 1
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "]":
+            return i
+        i += 1
+    return -1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """The index of the ``)`` closing the group opened at ``start``, or -1."""
+    depth, i = 0, start
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            if i < 0:
+                return -1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
 
 
 # Characters that stand for themselves in a pattern and under IGNORECASE (letters only as

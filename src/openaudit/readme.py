@@ -316,11 +316,11 @@ class _Walker:
             self.inline(node, label)
 
     def paragraph(self, node: Node, label: str) -> None:
-        text = _plain(node).strip()
         kids = [c for c in node.children if not (c.name == "text" and not
                                                   str(c.meta.get("content", "")).strip(" :"))]
-        if (len(kids) == 1 and kids[0].name in ("strong", "em") and text
-                and len(text) <= _MAX_PSEUDO_CHARS):
+        text = _plain(node).strip() if len(kids) == 1 and kids[0].name in ("strong",
+                                                                           "em") else ""
+        if text and len(text) <= _MAX_PSEUDO_CHARS:
             start = node.srcmap[0] if node.srcmap else 0
             self.headings.append(Heading(self.line_of(start), _PSEUDO_LEVEL, text))
         else:
@@ -328,6 +328,11 @@ class _Walker:
         self.inline(node, label)  # a paragraph's lines are labelled one by one (_line_label)
 
     def inline(self, node: Node, label: str) -> None:
+        if node.srcmap:  # no URL, autolink, HTML or reference link in its source: no link
+            start, end = node.srcmap
+            source = self.raw[start:end].lower()
+            if not any(mark in source for mark in _LINK_MARKS):
+                return
         for child in node.walk():
             name = child.name
             if name in ("link", "autolink", "linkify"):
@@ -364,6 +369,7 @@ class _Walker:
                 self.links.append(_RawLink(match.group(0), base + offset, "", ""))
 
 
+_LINK_MARKS = (b"://", b"<", b"www.", b"]")  # what any link's source holds (bytes, lowered)
 _BLOCKS = frozenset({"paragraph", "bullet_list", "ordered_list", "blockquote", "fence",
                      "code_block", "table", "html_block", "heading", "lheading", "hr"})
 
@@ -513,7 +519,7 @@ def corpora_named(text: str, vocab: Vocabulary | None = None) -> list[tuple[str,
     vocab = vocab or builtin_vocabulary()
     if not vocab.any_corpus.search(text):  # one scan rules out most texts
         return []
-    return [(c.name, c.where) for c in vocab.public_corpora if c.pattern.search(text)]
+    return [(c.name, c.where) for c, searcher in vocab.corpus_searchers if searcher.search(text)]
 
 
 @dataclass(frozen=True)

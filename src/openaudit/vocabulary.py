@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from openaudit.errors import RuleFileError
+from openaudit.operators import LinearRegex
 from openaudit.rules_dir import builtin_rules_dir
 
 _TOP_KEYS = {"schema_version", "extends", "sections", "code_kinds", "line_kinds",
@@ -61,10 +62,16 @@ class Vocabulary:
         return None
 
     @cached_property
-    def any_corpus(self) -> re.Pattern[str]:
-        """Matches where any public corpus is named."""
-        return re.compile("|".join(f"(?:{c.pattern.pattern})" for c in self.public_corpora)
-                          or r"(?!)", re.I)
+    def any_corpus(self) -> re.Pattern[str] | LinearRegex:
+        """Matches where any public corpus is named (on RE2 where it can: a long
+        case-insensitive alternation costs Python's ``re`` ~1 ms per README, RE2 ~15 µs)."""
+        return _searcher("|".join(f"(?:{c.pattern.pattern})" for c in self.public_corpora)
+                         or "x(?!x)")
+
+    @cached_property
+    def corpus_searchers(self) -> tuple[tuple[Corpus, re.Pattern[str] | LinearRegex], ...]:
+        """Each public corpus with the searcher for its pattern."""
+        return tuple((c, _searcher(c.pattern.pattern)) for c in self.public_corpora)
 
     @cached_property
     def _joined(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -80,6 +87,15 @@ class Vocabulary:
     def line_kinds_in(self, line: str) -> tuple[str, ...]:
         """The code kinds the words around a link on its line present it as, sorted."""
         return tuple(sorted(kind for kind, p in self.line_kinds if p.search(line)))
+
+
+def _searcher(pattern: str) -> re.Pattern[str] | LinearRegex:
+    """A case-insensitive searcher for ``pattern``: RE2 when it accepts the pattern (linear
+    and fast on long alternations), else Python's ``re`` (lookaround, backreferences)."""
+    try:
+        return LinearRegex(f"(?i){pattern}")
+    except re.error:
+        return re.compile(pattern, re.IGNORECASE)
 
 
 def _fail(path: str, where: str, what: str) -> RuleFileError:
