@@ -197,6 +197,18 @@ RULE_ERRORS = [
                  id="bad-severity"),
     pytest.param(_set(title="  "), "title", "non-empty string", id="blank-title"),
     pytest.param(_set(references=[]), "references", "non-empty list", id="no-references"),
+    pytest.param(_set(cards={"pass": [{"readme": "# x"}]}), "cards.fail", "missing required key",
+                 id="cards-without-a-failing-card"),
+    pytest.param(_set(cards={"pass": [{"readme": "# x", "text": "y"}], "fail": [{"readme": "x"}]}),
+                 "cards.pass.text", "unknown key", id="card-unknown-key"),
+    pytest.param(_set(cards={"pass": [{"readme": "# x", "files": {"../LICENSE": "MIT"}}],
+                             "fail": [{"readme": "x"}]}),
+                 "cards.pass.files", "bad file name '../LICENSE'", id="card-file-outside"),
+    pytest.param(_set(cards={"pass": [{"readme": "# x", "files": {"LICENSE": 3}}],
+                             "fail": [{"readme": "x"}]}),
+                 "cards.pass.files.LICENSE", "must be text", id="card-file-not-text"),
+    pytest.param(_set(cards={"pass": [{"readme": ""}], "fail": [{"readme": "x"}]}),
+                 "cards.pass.readme", "non-empty string", id="card-empty-readme"),
 ]
 
 

@@ -60,6 +60,18 @@ def examples_yaml(rule: Rule) -> str:
                           allow_unicode=True).rstrip("\n")
 
 
+def cards_text(rule: Rule) -> list[str]:
+    """The rule's card examples: each file under a ``=== outcome: NAME ===`` line, README.md
+    first, in the order pass, fail, not-tested; empty when it has none."""
+    lines: list[str] = []
+    for outcome in _OUTCOME_ORDER:
+        for card in rule.cards.get(outcome, ()):
+            lines += [f"=== {outcome}: README.md ===", *card.readme.rstrip("\n").split("\n")]
+            for name, text in card.files.items():
+                lines += [f"=== {outcome}: {name} ===", *text.rstrip("\n").split("\n")]
+    return lines
+
+
 def _wrap(text: str) -> str:
     return textwrap.fill(" ".join(text.split()), 96, initial_indent="  ", subsequent_indent="  ")
 
@@ -93,6 +105,8 @@ def explain_rule(ruleset: Ruleset, rule_id: str) -> str:
         "Examples (fact sets and the outcome they give):",
         textwrap.indent(examples, "  "),
         "",
+        *(["Card examples (whole cards, read as `openaudit check` reads a folder):",
+           textwrap.indent("\n".join(cards_text(rule)), "  "), ""] if rule.cards else []),
         "References:",
         *(f"  {ref}" for ref in rule.references),
         "",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openaudit.explain import SEVERITY_MEANING, condition_text, examples_yaml
+from openaudit.explain import SEVERITY_MEANING, cards_text, condition_text, examples_yaml
 from openaudit.packs import Ruleset
 from openaudit.rules_dir import builtin_rules_dir
 from openaudit.ruleset import Pack, Rule
@@ -89,6 +89,10 @@ def _rule_section(pack: Pack, rule: Rule) -> list[str]:
               for ref in rule.references]
     lines += ["", "**Examples** (fact sets and the outcome they give; unlisted facts are empty, "
               "`null` is unknown):", "", "```yaml", examples_yaml(rule), "```"]
+    if rule.cards:
+        lines += ["", "**Card examples** (whole cards, read as `openaudit check` reads a "
+                  "folder, and the outcome they give):", "", "````text", *cards_text(rule),
+                  "````"]
     return lines
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,17 @@ _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _RULE_KEYS = {"id", "name", "title", "pillar", "clause", "severity", "check", "message", "fix",
               "rationale", "references", "examples"}
+_OPTIONAL_RULE_KEYS = {"cards"}
+_MAX_CARD_FILES = 8
+
+
+@dataclass(frozen=True)
+class CardExample:
+    """A small repository a rule's documentation shows: its README.md (front matter included)
+    and other files by name. Run through the real folder reader and fact builders."""
+
+    readme: str
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class Rule:
     references: tuple[str, ...]
     examples: Mapping[str, tuple[Mapping[str, Any], ...]]
     source: str
+    # Whole-card examples by expected outcome (``pass``, ``fail``, optionally ``not-tested``).
+    cards: Mapping[str, tuple[CardExample, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -284,7 +297,7 @@ def _rule_file(path: Path, data: bytes, pillars: set[str], pack_id: str, extra: 
 def _rule(value: Any, path: str, pillars: set[str], linear: bool) -> Rule:
     raw = _mapping(value, path, "", "rules[]")
     rule_id = str(raw.get("id", "?"))
-    _keys(raw, _RULE_KEYS, _RULE_KEYS, path, rule_id)
+    _keys(raw, _RULE_KEYS | _OPTIONAL_RULE_KEYS, _RULE_KEYS, path, rule_id)
     if not _RULE_ID.match(rule_id):
         raise RuleFileError(path, "id must look like ABC-001", rule_id, "id")
     if not isinstance(raw["pillar"], str) or raw["pillar"] not in pillars:
@@ -303,7 +316,37 @@ def _rule(value: Any, path: str, pillars: set[str], linear: bool) -> Rule:
         _str(raw["rationale"], path, rule_id, "rationale"),
         tuple(_str(r, path, rule_id, "references") for r in _list(raw["references"], path,
                                                                     rule_id, "references")),
-        _examples(raw["examples"], path, rule_id), path)
+        _examples(raw["examples"], path, rule_id), path,
+        _cards(raw["cards"], path, rule_id) if "cards" in raw else {})
+
+
+def _cards(value: Any, path: str, rule_id: str) -> dict[str, tuple[CardExample, ...]]:
+    """``cards: {pass: [CARD], fail: [CARD]}``, a CARD ``{readme: TEXT, files: {NAME: TEXT}}``."""
+    cards = _mapping(value, path, rule_id, "cards")
+    _keys(cards, {"pass", "fail", "not_tested"}, {"pass", "fail"}, path, rule_id, "cards")
+    result: dict[str, tuple[CardExample, ...]] = {}
+    for outcome, items in cards.items():
+        where = f"cards.{outcome}"
+        examples = []
+        for item in _list(items, path, rule_id, where):
+            card = _mapping(item, path, rule_id, where)
+            _keys(card, {"readme", "files"}, {"readme"}, path, rule_id, where)
+            files = _mapping(card.get("files", {}), path, rule_id, f"{where}.files")
+            if len(files) > _MAX_CARD_FILES:
+                raise RuleFileError(path, f"at most {_MAX_CARD_FILES} files", rule_id,
+                                    f"{where}.files")
+            for name, text in files.items():
+                if (not isinstance(name, str) or not name or name.startswith("/")
+                        or ".." in name.split("/") or name == "README.md"):
+                    raise RuleFileError(path, f"bad file name {short_repr(name)}", rule_id,
+                                        f"{where}.files")
+                if not isinstance(text, str):
+                    raise RuleFileError(path, "file contents must be text", rule_id,
+                                        f"{where}.files.{name}")
+            examples.append(CardExample(_str(card["readme"], path, rule_id, f"{where}.readme"),
+                                        dict(files)))
+        result[Outcome(outcome.replace("_", "-")).value] = tuple(examples)
+    return result
 
 
 def _messages(value: Any, path: str, rule_id: str) -> dict[str, str]:
