@@ -120,6 +120,8 @@ def test_code_presented_as_the_model_s_code_counts_as_training_code(tmp_path: Pa
     "Both were trained on the [chat format](https://github.com/acme/format) only.",
     "Trained from Acme-Base; the [Acme](https://github.com/acme/acme) repo has the architecture.",
     "See the [paper](https://github.com/acme/lm/blob/main/paper.pdf).",
+    # recipes for *using* the model downstream are not the model's training code
+    "Recipes for using Acme in applications are [here](https://github.com/acme/acme-recipes).",
 ])
 def test_frameworks_formats_and_documents_are_not_training_code(tmp_path: Path,
                                                                 line: str) -> None:
