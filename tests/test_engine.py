@@ -350,9 +350,13 @@ def test_verdict_reason_text() -> None:
     assert reason == "every pillar passes"
     _, reason, _ = decide_verdict(OSAID, pillars(OSAID, use=FAIL, share=FAIL, code=FAIL,
                                                  study=NT, parameters=WARN))
-    assert reason == ("2 gap(s): licence terms, code [blocked-by-terms, missing-component]; "
-                      "in doubt: parameters; 1 pillar(s) could not be checked; "
-                      "1 pillar(s) with warnings")
+    assert reason == ("2 gaps: licence terms, code [blocked-by-terms, missing-component]; "
+                      "in doubt: parameters; 1 pillar could not be checked; "
+                      "1 pillar with warnings")
+    _, reason, _ = decide_verdict(OSAID, pillars(OSAID, use=FAIL, code=NT, parameters=NT,
+                                                 study=WARN, data_information=WARN))
+    assert reason == ("1 gap: licence terms [blocked-by-terms]; in doubt: data information; "
+                      "2 pillars could not be checked; 2 pillars with warnings")
 
 
 def _full_facts(**overrides: Any) -> Facts:

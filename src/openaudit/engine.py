@@ -369,12 +369,17 @@ def _reason(pack: Pack, gaps: tuple[str, ...], warnings: int, not_tested: int,
     parts = []
     if gaps:
         families = sorted({titles[g].reason for g in gaps})
-        parts.append(f"{len(gaps)} gap(s): " + ", ".join(titles[g].title for g in gaps)
+        parts.append(f"{_count(len(gaps), 'gap')}: " + ", ".join(titles[g].title for g in gaps)
                      + f" [{', '.join(families)}]")
     if doubts:  # groups short without a failure: each counts like a gap for the verdict
         parts.append("in doubt: " + ", ".join(titles[g].title for g in doubts))
     if not_tested:
-        parts.append(f"{not_tested} pillar(s) could not be checked")
+        parts.append(f"{_count(not_tested, 'pillar')} could not be checked")
     if warnings:
-        parts.append(f"{warnings} pillar(s) with warnings")
+        parts.append(f"{_count(warnings, 'pillar')} with warnings")
     return "; ".join(parts) if parts else "every pillar passes"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 gap``, ``2 gaps``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
