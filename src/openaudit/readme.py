@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,6 +255,9 @@ class _Walker:
         self.body = body
         self.raw = body.encode("utf-8")
         self.newlines = [m.start() for m in _NEWLINE.finditer(self.raw)]
+        # Where a link can start (a URL, an autolink or HTML, a reference link's "]"): a node
+        # whose source holds none of these holds no link and is not walked.
+        self.link_marks = [m.start() for m in _LINK_MARK.finditer(self.raw)]
         self.lines = body.splitlines()
         self.vocab = vocab
         self.headings: list[Heading] = []
@@ -316,10 +319,14 @@ class _Walker:
             self.inline(node, label)
 
     def paragraph(self, node: Node, label: str) -> None:
-        kids = [c for c in node.children if not (c.name == "text" and not
-                                                  str(c.meta.get("content", "")).strip(" :"))]
-        text = _plain(node).strip() if len(kids) == 1 and kids[0].name in ("strong",
-                                                                           "em") else ""
+        children = node.children
+        names = [c.name for c in children]
+        text = ""
+        if "strong" in names or "em" in names:  # perhaps a bold line used as a heading
+            kids = [c for c, name in zip(children, names, strict=True) if not (
+                name == "text" and not str(c.meta.get("content", "")).strip(" :"))]
+            if len(kids) == 1 and kids[0].name in ("strong", "em"):
+                text = _plain(node).strip()
         if text and len(text) <= _MAX_PSEUDO_CHARS:
             start = node.srcmap[0] if node.srcmap else 0
             self.headings.append(Heading(self.line_of(start), _PSEUDO_LEVEL, text))
@@ -328,10 +335,11 @@ class _Walker:
         self.inline(node, label)  # a paragraph's lines are labelled one by one (_line_label)
 
     def inline(self, node: Node, label: str) -> None:
-        if node.srcmap:  # no URL, autolink, HTML or reference link in its source: no link
-            start, end = node.srcmap
-            source = self.raw[start:end].lower()
-            if not any(mark in source for mark in _LINK_MARKS):
+        srcmap = node.srcmap
+        if srcmap:  # no URL, autolink, HTML or reference link in its source: no link
+            marks = self.link_marks
+            i = bisect_left(marks, srcmap[0])
+            if i == len(marks) or marks[i] >= srcmap[1]:
                 return
         for child in node.walk():
             name = child.name
@@ -369,7 +377,7 @@ class _Walker:
                 self.links.append(_RawLink(match.group(0), base + offset, "", ""))
 
 
-_LINK_MARKS = (b"://", b"<", b"www.", b"]")  # what any link's source holds (bytes, lowered)
+_LINK_MARK = re.compile(rb"://|<|(?i:www\.)|\]")  # what any link's source holds
 _BLOCKS = frozenset({"paragraph", "bullet_list", "ordered_list", "blockquote", "fence",
                      "code_block", "table", "html_block", "heading", "lheading", "hr"})
 
