@@ -76,8 +76,9 @@ FormatOpt = Annotated[
 ]
 RulesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--rules", help="Extra rule file (`extends: PACK`) or replacement pack "
-                 "directory (with pack.yaml). Repeatable."),
+    typer.Option("--rules", help="Extra rule file (`extends: PACK`), vocabulary extension "
+                 "(`extends: vocabulary`) or replacement pack directory (with pack.yaml). "
+                 "Repeatable."),
 ]
 FailOnOpt = Annotated[
     FailOn, typer.Option("--fail-on", help="Lowest verdict that makes the exit code 1.")
@@ -208,6 +209,7 @@ def facts(
     endpoint: EndpointOpt = None,
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = 20.0,
+    rules: RulesOpt = None,
 ) -> None:
     """Print the facts the rules see, as JSON (for rule authors and debugging)."""
     import json
@@ -227,7 +229,7 @@ def facts(
         from openaudit.local import detect_repo_type
         from openaudit.pipeline import audit_folder, audit_hub
 
-        ruleset = _ruleset(None)
+        ruleset = _ruleset(rules)  # a vocabulary extension changes how the card is read
         kind = _repo_type(repo_type)
         if target.startswith((".", "/", "~")) and not Path(target).is_dir():
             raise UsageError(f"{target} is not a folder", "pass a folder or NAMESPACE/NAME")

@@ -74,7 +74,8 @@ def batch(
         "--config", help="Project policy (.openaudit.yaml: rules, fail_on, waivers) applied to "
         "every repo; waiver targets match repo ids.", show_default=False)] = None,
     rules: Annotated[list[Path] | None, typer.Option(
-        "--rules", help="Extra rule file or replacement pack directory. Repeatable.",
+        "--rules", help="Extra rule file, vocabulary extension or replacement pack directory. "
+        "Repeatable.",
         show_default=False)] = None,
     token: Annotated[str | None, typer.Option(
         "--token", help="Hub token (default: HF_TOKEN or the stored login). Never printed.",

@@ -103,16 +103,19 @@ def is_weights_file(path: str) -> bool:
     return path.lower().endswith(WEIGHT_SUFFIXES) and not _NOT_WEIGHTS.search(path)
 
 
-def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet) -> Facts:
-    """Turn raw evidence into the documented, flat fact mapping."""
+def build_facts(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
+                vocab: Vocabulary | None = None) -> Facts:
+    """Turn raw evidence into the documented, flat fact mapping (``vocab``: how the card is
+    read; the shipped vocabulary unless a ruleset extends it)."""
+    vocab = vocab or builtin_vocabulary()
     b = _Builder()
     meta = _metadata(snapshot, signals)
     b.values.update(meta.values)
     b.unknown.update(meta.unknown)
     b.evidence.update(meta.evidence)
-    body_facts = _readme(snapshot, meta.body, meta.body_line, b)
+    body_facts = _readme(snapshot, meta.body, meta.body_line, b, vocab)
     _terms(snapshot, catalogue, signals, body_facts, b)
-    _links_and_code(snapshot, body_facts, b)
+    _links_and_code(snapshot, body_facts, b, vocab)
     if meta.error_line is not None:
         _locate_card_unknowns(meta.error_line, b)
     return b.build()
@@ -279,14 +282,15 @@ _README_FACTS = ("readme.sections", "readme.placeholder_sections", "readme.text"
                  *(f"readme.section.{n}" for n in md.SECTION_NAMES))
 
 
-def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder) -> _Body | None:
+def _readme(snapshot: RepoSnapshot, card_body: str, first: int, b: _Builder,
+            vocab: Vocabulary) -> _Body | None:
     """README facts from the body after the front matter, which starts on line ``first``."""
     if snapshot.readme is not None and snapshot.readme.text is None:
         for name in _README_FACTS:
             b.set_unknown(name, f"README.md could not be read: {snapshot.readme.error}")
         return None
     body = md.blank_comments(card_body)
-    doc = md.parse(body, first)
+    doc = md.parse(body, first, vocab)
     sections = doc.sections
     real: list[md.Section] = []
     real_ev: list[Evidence] = []
@@ -567,7 +571,8 @@ def _terms_without_card(result: TermsResult, files: list[str], b: _Builder) -> N
     _text_facts(result, files, b)
 
 
-def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> None:
+def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder,
+                    vocab: Vocabulary) -> None:
     tag_arxiv = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("arxiv:")]
     tag_datasets = [t.split(":", 1)[1] for t in snapshot.tags if t.startswith("dataset:")]
     card_datasets = list(b.values.get("card.datasets") or [])
@@ -615,7 +620,7 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
         chosen = [lk for lk in code_links if any(k in lk.kinds for k in kinds)]
         files = extra.get(fact, [])
         b.set(fact, [lk.url for lk in chosen] + files, *_link_ev(chosen), *_file_ev(files))
-    _data_sources(body, hub_datasets, card_datasets, tag_datasets, b)
+    _data_sources(body, hub_datasets, card_datasets, tag_datasets, b, vocab)
     if b.values.get("card.license") is None:
         # The card's `datasets:` and `library_name` are unknowable: an empty list is not "none".
         for name in ("data.sources", "code.inference"):
@@ -625,12 +630,11 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder) -> 
 
 
 def _data_sources(body: _Body, hub_datasets: list[str], card_datasets: list[str],
-                  tag_datasets: list[str], b: _Builder) -> None:
+                  tag_datasets: list[str], b: _Builder, vocab: Vocabulary) -> None:
     """Training data sources, wherever the card gives them: front matter ``datasets:``, the
     Hub's ``dataset:`` tags, Hub dataset links anywhere, links that locate data in a data
     section, and public corpora a data section names (the vocabulary says where to get them).
     """
-    vocab = builtin_vocabulary()
     data_links = [lk for lk in body.links if _locates_data(lk, vocab)]
     # A Hub dataset linked anywhere (a "Resources" list, a table) is a source, except where the
     # card evaluates on it.

@@ -14,6 +14,12 @@ from openaudit.models import RepoType
 from openaudit.rules_dir import builtin_rules_dir
 from openaudit.ruleset import Pack, load_pack, read_rule_yaml
 from openaudit.safe_read import MAX_CONFIG_BYTES, read_capped
+from openaudit.vocabulary import (
+    VOCABULARY_EXTENDS,
+    Vocabulary,
+    builtin_vocabulary,
+    parse_vocabulary,
+)
 
 DEFAULT_PACKS = {RepoType.MODEL: "osaid-1.0", RepoType.DATASET: "dataset-openness"}
 
@@ -26,6 +32,7 @@ class Ruleset:
     catalogue: Catalogue
     signals: SignalSet
     digest: str
+    vocabulary: Vocabulary  # how cards are read: the shipped one, or it extended by --rules
 
     def pack_for(self, repo_type: RepoType) -> Pack:
         """The pack that judges this kind of repository."""
@@ -36,7 +43,8 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     """Load the built-in packs, then apply ``--rules`` paths.
 
     A directory holding ``pack.yaml`` replaces the built-in pack for its repo type; a single YAML
-    file with ``extends: PACK_ID`` adds rules to that pack (or replaces rules with the same id).
+    file with ``extends: PACK_ID`` adds rules to that pack (or replaces rules with the same id);
+    one with ``extends: vocabulary`` adds patterns to the vocabulary the cards are read with.
     """
     base = builtin_rules_dir()
     packs = {t: load_pack(base / name, shipped=True) for t, name in DEFAULT_PACKS.items()}
@@ -51,6 +59,10 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
             extra_files.setdefault(_extends(path), []).append(path)
         else:
             raise RuleFileError(str(path), "no such file or directory")
+    vocabulary = builtin_vocabulary()
+    vocabulary_files = extra_files.pop(VOCABULARY_EXTENDS, [])
+    for path in vocabulary_files:  # in the order given: each extends the one before
+        vocabulary = parse_vocabulary(read_rule_yaml(path), str(path), base=vocabulary)
     packs = {t: _extend(p, extra_files, base) for t, p in packs.items()}
     unknown = set(extra_files) - {p.id for p in packs.values()}
     if unknown:
@@ -63,7 +75,9 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
         digest.update(pack.digest.encode())
     digest.update(read_capped(base / "licenses.yaml", MAX_CONFIG_BYTES))
     digest.update(read_capped(base / "license-signals.yaml", MAX_CONFIG_BYTES))
-    return Ruleset(packs, catalogue, signals, digest.hexdigest()[:16])
+    for path in (base / "vocabulary.yaml", *vocabulary_files):
+        digest.update(read_capped(path, MAX_CONFIG_BYTES))
+    return Ruleset(packs, catalogue, signals, digest.hexdigest()[:16], vocabulary)
 
 
 def _extend(pack: Pack, extra_files: dict[str, list[Path]], base: Path) -> Pack:
@@ -77,7 +91,8 @@ def _extends(path: Path) -> str:
     doc = read_rule_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("extends"), str):
         raise RuleFileError(str(path), "an extra rule file needs `extends: <pack id>` "
-                            "(e.g. osaid-1.0 or dataset-openness)", "", "extends")
+                            "(e.g. osaid-1.0 or dataset-openness) or `extends: vocabulary`",
+                            "", "extends")
     return str(doc["extends"])
 
 

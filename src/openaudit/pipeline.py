@@ -24,7 +24,7 @@ class AuditResult:
 
 def judge(snapshot: RepoSnapshot, ruleset: Ruleset) -> AuditResult:
     """Pure part: build facts and run the pack for the snapshot's repo type."""
-    facts = build_facts(snapshot, ruleset.catalogue, ruleset.signals)
+    facts = build_facts(snapshot, ruleset.catalogue, ruleset.signals, ruleset.vocabulary)
     target = Target(snapshot.repo_id, snapshot.repo_type, snapshot.source, snapshot.revision,
                     snapshot.sha)
     # The report's digest covers the licence catalogue and text signals too, not just the pack.

@@ -22,6 +22,31 @@ _TOP_KEYS = {"schema_version", "extends", "sections", "code_kinds", "line_kinds"
              "public_corpora"}
 _REQUIRED = _TOP_KEYS - {"extends"}
 CODE_KINDS = ("training", "data", "evaluation", "inference")
+VOCABULARY_EXTENDS = "vocabulary"  # `extends:` of a --rules file that extends the vocabulary
+
+
+Pattern = re.Pattern[str] | LinearRegex  # shipped patterns: re; an extension's: RE2 only
+
+
+@dataclass(frozen=True)
+class Either:
+    """Matches where the shipped pattern or an extension's matches; the extension's runs on
+    RE2 alone (it comes from a file openaudit does not ship), so it cannot backtrack."""
+
+    first: Pattern | Either
+    second: LinearRegex
+
+    @property
+    def pattern(self) -> str:
+        """Both patterns as one alternation (for display)."""
+        return f"{self.first.pattern}|{self.second.pattern.removeprefix('(?i)')}"
+
+    def search(self, text: str) -> object | None:
+        """The first pattern's match, else the second's."""
+        return self.first.search(text) or self.second.search(text)
+
+
+Searcher = Pattern | Either
 
 
 @dataclass(frozen=True)
@@ -29,7 +54,7 @@ class Corpus:
     """A public corpus people name without linking it, and where it can be obtained."""
 
     name: str
-    pattern: re.Pattern[str]
+    pattern: Pattern
     where: str
 
 
@@ -37,16 +62,16 @@ class Corpus:
 class Vocabulary:
     """Everything the README reader matches against, compiled."""
 
-    sections: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
-    code_kinds: tuple[tuple[str, re.Pattern[str]], ...]
-    line_kinds: tuple[tuple[str, re.Pattern[str]], ...]
-    own_code_lines: re.Pattern[str]
-    own_code_labels: re.Pattern[str]
+    sections: tuple[tuple[str, tuple[Pattern, ...]], ...]
+    code_kinds: tuple[tuple[str, Searcher], ...]
+    line_kinds: tuple[tuple[str, Searcher], ...]
+    own_code_lines: Searcher
+    own_code_labels: Searcher
     section_kinds: Mapping[str, str]
     generic_repos: Mapping[str, str]  # "owner/repo" (lower case) -> framework name
-    data_hosts: re.Pattern[str]
-    data_words: re.Pattern[str]
-    not_data: re.Pattern[str]
+    data_hosts: Searcher
+    data_words: Searcher
+    not_data: Searcher
     public_corpora: tuple[Corpus, ...]
 
     @property
@@ -62,22 +87,27 @@ class Vocabulary:
         return None
 
     @cached_property
-    def any_corpus(self) -> re.Pattern[str] | LinearRegex:
+    def any_corpus(self) -> Searcher:
         """Matches where any public corpus is named (on RE2 where it can: a long
         case-insensitive alternation costs Python's ``re`` ~1 ms per README, RE2 ~15 µs)."""
-        return _searcher("|".join(f"(?:{c.pattern.pattern})" for c in self.public_corpora)
-                         or "x(?!x)")
+        shipped = [c.pattern for c in self.public_corpora if isinstance(c.pattern, re.Pattern)]
+        added = [c.pattern for c in self.public_corpora if isinstance(c.pattern, LinearRegex)]
+        found: Searcher = _searcher(_alternation(shipped) or "x(?!x)")
+        return Either(found, LinearRegex("(?i)" + _alternation(added))) if added else found
 
     @cached_property
-    def corpus_searchers(self) -> tuple[tuple[Corpus, re.Pattern[str] | LinearRegex], ...]:
+    def corpus_searchers(self) -> tuple[tuple[Corpus, Pattern], ...]:
         """Each public corpus with the searcher for its pattern."""
-        return tuple((c, _searcher(c.pattern.pattern)) for c in self.public_corpora)
+        return tuple((c, _searcher(c.pattern.pattern) if isinstance(c.pattern, re.Pattern)
+                      else c.pattern) for c in self.public_corpora)
 
     @cached_property
-    def _joined(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """One alternation per section: a heading costs one search per section, not one per
-        pattern."""
-        return tuple((name, re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I))
+    def _joined(self) -> tuple[tuple[str, Pattern], ...]:
+        """One alternation per section entry: a heading costs one search per entry, not one per
+        pattern (an extension's entries, on RE2, come first)."""
+        return tuple((name, re.compile(_alternation(patterns), re.I)
+                      if all(isinstance(p, re.Pattern) for p in patterns)
+                      else LinearRegex("(?i)" + _alternation(patterns)))
                      for name, patterns in self.sections)
 
     def kinds_in(self, text: str) -> tuple[str, ...]:
@@ -87,6 +117,10 @@ class Vocabulary:
     def line_kinds_in(self, line: str) -> tuple[str, ...]:
         """The code kinds the words around a link on its line present it as, sorted."""
         return tuple(sorted(kind for kind, p in self.line_kinds if p.search(line)))
+
+
+def _alternation(patterns: Sequence[Pattern]) -> str:
+    return "|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p in patterns)
 
 
 def _searcher(pattern: str) -> re.Pattern[str] | LinearRegex:
@@ -102,11 +136,13 @@ def _fail(path: str, where: str, what: str) -> RuleFileError:
     return RuleFileError(path, f"{where}: {what}")
 
 
-def _regex(value: Any, path: str, where: str) -> re.Pattern[str]:
+def _regex(value: Any, path: str, where: str, linear: bool = False) -> Pattern:
+    """A case-insensitive pattern; ``linear`` (an extension's): on RE2, which refuses
+    backreferences and lookaround."""
     if not isinstance(value, str) or not value:
         raise _fail(path, where, "expected a non-empty regular expression string")
     try:
-        return re.compile(value, re.IGNORECASE)
+        return LinearRegex(f"(?i){value}") if linear else re.compile(value, re.IGNORECASE)
     except re.error as exc:
         raise _fail(path, where, f"invalid regular expression: {exc}") from exc
 
@@ -173,8 +209,14 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
     _mapping(dict(doc), path, "top level", _TOP_KEYS, required)
     if doc.get("schema_version", 1) != 1:
         raise _fail(path, "schema_version", "expected 1")
-    sections = _sections(doc.get("sections", []), path)
+    linear = base is not None  # an extension's patterns run on RE2 only
+    sections = _sections(doc.get("sections", []), path, linear)
     if base is not None:  # an extension's sections are tried first, so they can refine
+        known = set(base.section_names)
+        for i, (name, _) in enumerate(sections):
+            if name not in known:  # each section is a documented fact: no new names
+                raise _fail(path, f"sections[{i}].name", f"unknown section {name!r} (an "
+                            f"extension adds patterns to: {', '.join(sorted(known))})")
         sections = sections + base.sections
     kinds = _kinds(doc, "code_kinds", path, base.code_kinds if base is not None else None)
     line_kinds = _kinds(doc, "line_kinds", path, base.line_kinds if base is not None else None)
@@ -205,15 +247,16 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
         if name in seen:
             raise _fail(path, f"{where}.name", f"duplicate corpus {name[:80]!r}")
         seen.add(name)
-        corpora.append(Corpus(name, _regex(item["pattern"], path, f"{where}.pattern"),
+        corpora.append(Corpus(name, _regex(item["pattern"], path, f"{where}.pattern", linear),
                               _text(item["where"], path, f"{where}.where")))
 
-    def pattern(key: str) -> re.Pattern[str]:
+    def pattern(key: str) -> Searcher:
         if key in doc:
-            new = _regex(doc[key], path, key)
+            new = _regex(doc[key], path, key, linear)
             if base is None:
                 return new
-            return re.compile(f"{getattr(base, key).pattern}|{new.pattern}", re.I)
+            assert isinstance(new, LinearRegex)
+            return Either(getattr(base, key), new)
         assert base is not None  # required keys are present without a base
         return getattr(base, key)  # type: ignore[no-any-return]
 
@@ -227,21 +270,25 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
 
 
 def _kinds(doc: Mapping[str, Any], key: str, path: str,
-           base: tuple[tuple[str, re.Pattern[str]], ...] | None,
-           ) -> tuple[tuple[str, re.Pattern[str]], ...]:
+           base: tuple[tuple[str, Searcher], ...] | None,
+           ) -> tuple[tuple[str, Searcher], ...]:
     """A ``kind -> pattern`` table; an extension's pattern is tried besides the base's."""
     kinds = dict(base) if base is not None else {}
     raw_kinds = _mapping(doc.get(key, {}), path, key, set(CODE_KINDS),
                          set() if base is not None else set(CODE_KINDS))
     for kind, raw in raw_kinds.items():
-        new = _regex(raw, path, f"{key}.{kind}")
-        kinds[kind] = (re.compile(f"{kinds[kind].pattern}|{new.pattern}", re.I)
-                       if kind in kinds else new)
+        new = _regex(raw, path, f"{key}.{kind}", base is not None)
+        if kind in kinds:
+            assert isinstance(new, LinearRegex)
+            kinds[kind] = Either(kinds[kind], new)
+        else:
+            kinds[kind] = new
     return tuple(sorted(kinds.items()))
 
 
-def _sections(value: Any, path: str) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
-    found: list[tuple[str, tuple[re.Pattern[str], ...]]] = []
+def _sections(value: Any, path: str,
+              linear: bool = False) -> tuple[tuple[str, tuple[Pattern, ...]], ...]:
+    found: list[tuple[str, tuple[Pattern, ...]]] = []
     seen: set[str] = set()
     for i, entry in enumerate(_list(value, path, "sections")):
         where = f"sections[{i}]"
@@ -255,7 +302,7 @@ def _sections(value: Any, path: str) -> tuple[tuple[str, tuple[re.Pattern[str], 
         patterns: Sequence[Any] = _list(item["patterns"], path, f"{where}.patterns")
         if not patterns:
             raise _fail(path, f"{where}.patterns", "expected at least one pattern")
-        found.append((name, tuple(_regex(p, path, f"{where}.patterns[{j}]")
+        found.append((name, tuple(_regex(p, path, f"{where}.patterns[{j}]", linear)
                                   for j, p in enumerate(patterns))))
     return tuple(found)
 
