@@ -27,13 +27,16 @@ def _pillar(outcome: Outcome, *findings: Finding) -> PillarResult:
 
 
 def test_a_failing_pillar_names_its_first_failing_requirement_and_counts_the_rest() -> None:
-    findings = [_f("CODE-003", F, "No processing code. Seen: none.", WARNING),
+    # as the engine reports them: a failed warning-severity rule is a warn
+    findings = [_f("CODE-003", W, "No processing code. Seen: none.", WARNING),
                 _f("CODE-001", F, "No training code found: nothing links it. Code links: none."),
-                _f("CODE-002", F, "No inference code."), _f("CODE-004", W, "x", INFO)]
+                _f("CODE-002", F, "No inference code."), _f("CODE-004", W, "x", INFO),
+                _f("CODE-005", F, "Old code.", waiver="accepted")]
     why = pillar_why(_pillar(F, *findings), findings)
-    # error severity first, then rule order; warnings and info are not the deciding reason
+    # the failing rules decide, in rule order; the warning, the info rule and the waived one
+    # do not (the waived one is named as waived)
     assert why == ("CODE-001: No training code found: nothing links it. "
-                   "(+2 more: CODE-002, CODE-003)")
+                   "(+1 more: CODE-002) (waived: CODE-005)")
 
 
 def test_a_passing_pillar_names_its_requirement_and_waivers_are_said() -> None:

@@ -112,3 +112,21 @@ def test_the_cli_refuses_a_bad_extension_with_exit_2(tmp_path: Path, run_cli: An
     result = run_cli("check", "examples/open-model", "--rules", str(path))
     assert result.code == 2
     assert "vocab.yaml" in result.stderr and "unknown section 'nope'" in result.stderr
+
+
+def test_extension_patterns_too_large_together_are_a_rule_file_error(tmp_path: Path,
+                                                                     run_cli: Any) -> None:
+    path = tmp_path / "vocab.yaml"
+    path.write_text("schema_version: 1\nextends: vocabulary\npublic_corpora:\n"
+                    "  - {name: A, pattern: 'x0\\pL{440}', where: 'https://a.example'}\n"
+                    "  - {name: B, pattern: 'x1\\pL{440}', where: 'https://b.example'}\n",
+                    encoding="utf-8")
+    result = run_cli("check", "examples/open-model", "--rules", str(path))
+    assert result.code == 2 and "too large to compile" in result.stderr
+
+
+def test_an_extension_named_twice_applies_once(tmp_path: Path) -> None:
+    path = tmp_path / "vocab.yaml"
+    path.write_text(EXTENSION, encoding="utf-8")
+    vocab = load_ruleset([path, path]).vocabulary
+    assert [c.name for c in vocab.public_corpora].count("Acme Crawl") == 1

@@ -279,27 +279,39 @@ def compile_regex(pattern: str, linear: bool = False) -> RulePattern:
         regex = LinearRegex(pattern)
     else:
         checked = re.compile(pattern)  # Python's syntax decides what is a valid rule pattern
-        try:
-            regex = LinearRegex(pattern)
-        except re.error:
-            regex = checked
+        regex = re2_twin(pattern) or checked
     ignore_case = bool(regex.flags & re.IGNORECASE)
     body = pattern.removeprefix("(?i)")
     starts = _alternative_starts(body, ignore_case) if body == pattern or ignore_case else ()
     superset = None
     if isinstance(regex, re.Pattern):
         stripped = without_lookaround(pattern)
-        if stripped is not None:
-            try:
-                superset = LinearRegex(stripped)
-            except re.error:  # backreferences and the like: no shortcut
-                superset = None
+        superset = re2_twin(stripped) if stripped is not None else None
     return RulePattern(regex, starts, ignore_case, superset, checked)
 
 
-# Text on which RE2 and Python's ``re`` agree: ASCII (RE2's \w, \b and case folding are
-# ASCII-only; ``re`` folds "K" to the Kelvin sign) without \v or \x1c-\x1f, which ``re``'s \s
-# matches and RE2's does not.
+# Syntax RE2 reads differently from Python's re even on ASCII text: POSIX classes ("[[:digit:]]"
+# is a set of characters to re), "{,n}" (literal to RE2) and a "$" outside multi-line mode
+# (re also matches before a final newline).
+_RE2_READS_DIFFERENTLY = re.compile(r"\[:|\{,")
+
+
+def re2_twin(pattern: str) -> LinearRegex | None:
+    """``pattern`` on RE2 when RE2 reads it as ``re`` does (on text ``re2_agrees_on``), else
+    None: lookaround, backreferences and the syntax above stay with ``re``."""
+    flags = re.match(r"\(\?([a-zA-Z]+)\)", pattern)
+    if _RE2_READS_DIFFERENTLY.search(pattern) or (
+            "$" in pattern and not (flags and "m" in flags.group(1))):
+        return None
+    try:
+        return LinearRegex(pattern)
+    except re.error:
+        return None
+
+
+# Text on which RE2 and Python's ``re`` agree: ASCII (RE2's \w, \d and \b are ASCII-only
+# while re's are Unicode, and the two fold case differently beyond ASCII) without \v or
+# \x1c-\x1f, which re's \s matches and RE2's does not.
 _RE2_DIFFERS = ("\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
@@ -330,8 +342,8 @@ def without_lookaround(pattern: str) -> str | None:
             i = end + 1
         elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
             end = _group_end(pattern, i)
-            if end < 0:
-                return None
+            if end < 0 or pattern[end + 1:end + 2] in ("?", "*", "+", "{"):
+                return None  # a quantified lookaround: removing it would requantify its left
             removed = True
             i = end + 1
         else:
@@ -401,7 +413,7 @@ def _alternative_starts(pattern: str, ignore_case: bool) -> tuple[str, ...]:
             i += 2
             continue
         if char == "[":  # a class may hold "|" or ")": skip to its end
-            end = pattern.find("]", i + 2)
+            end = _class_end(pattern, i)
             if end == -1:
                 return ()
             i = end + 1

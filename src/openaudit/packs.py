@@ -60,7 +60,9 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
         else:
             raise RuleFileError(str(path), "no such file or directory")
     vocabulary = builtin_vocabulary()
-    vocabulary_files = extra_files.pop(VOCABULARY_EXTENDS, [])
+    # one file named twice (by a policy and by --rules) extends the vocabulary once
+    vocabulary_files = list({p.resolve(): p for p in extra_files.pop(VOCABULARY_EXTENDS, [])}
+                            .values())
     for path in vocabulary_files:  # in the order given: each extends the one before
         vocabulary = parse_vocabulary(read_rule_yaml(path), str(path), base=vocabulary)
     packs = {t: _extend(p, extra_files, base) for t, p in packs.items()}

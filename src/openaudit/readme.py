@@ -179,7 +179,7 @@ def parse(body: str, first_line: int = 1, vocab: Vocabulary | None = None) -> Do
     ``first_line`` into its headings, canonical sections and links."""
     vocab = vocab or builtin_vocabulary()
     safe = _parser_safe(body)
-    lines = safe.splitlines()
+    lines = _lines(safe)
     walker = _Walker(safe, vocab)
     walker.block(_PARSER.tree(safe))
     headings = tuple(sorted(walker.headings))
@@ -201,6 +201,16 @@ def split_sections(body: str, first_line: int = 1) -> list[Section]:
 def find_links(body: str, first_line: int = 1) -> list[Link]:
     """Every URL in the body with the kinds of code it points to (empty for non-code links)."""
     return list(parse(body, first_line).links)
+
+
+def _lines(body: str) -> list[str]:
+    """The body's lines as the parser counts them: split at "\n" only (``splitlines`` also
+    splits at U+2028, form feeds and the like, which would shift every line after one), a
+    line's trailing "\r" dropped."""
+    lines = body.split("\n")
+    if lines[-1] == "":  # a final newline ends the last line, as with splitlines
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def _parser_safe(body: str) -> str:
@@ -258,7 +268,7 @@ class _Walker:
         # Where a link can start (a URL, an autolink or HTML, a reference link's "]"): a node
         # whose source holds none of these holds no link and is not walked.
         self.link_marks = [m.start() for m in _LINK_MARK.finditer(self.raw)]
-        self.lines = body.splitlines()
+        self.lines = _lines(body)
         self.vocab = vocab
         self.headings: list[Heading] = []
         self.links: list[_RawLink] = []

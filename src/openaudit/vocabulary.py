@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from openaudit.errors import RuleFileError
-from openaudit.operators import LinearRegex
+from openaudit.operators import LinearRegex, RulePattern, compile_regex
 from openaudit.rules_dir import builtin_rules_dir
 
 _TOP_KEYS = {"schema_version", "extends", "sections", "code_kinds", "line_kinds",
@@ -33,7 +33,7 @@ class Either:
     """Matches where the shipped pattern or an extension's matches; the extension's runs on
     RE2 alone (it comes from a file openaudit does not ship), so it cannot backtrack."""
 
-    first: Pattern | Either
+    first: Pattern | Either | RulePattern
     second: LinearRegex
 
     @property
@@ -46,7 +46,7 @@ class Either:
         return self.first.search(text) or self.second.search(text)
 
 
-Searcher = Pattern | Either
+Searcher = Pattern | Either | RulePattern
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Vocabulary:
         return Either(found, LinearRegex("(?i)" + _alternation(added))) if added else found
 
     @cached_property
-    def corpus_searchers(self) -> tuple[tuple[Corpus, Pattern], ...]:
+    def corpus_searchers(self) -> tuple[tuple[Corpus, Pattern | RulePattern], ...]:
         """Each public corpus with the searcher for its pattern."""
         return tuple((c, _searcher(c.pattern.pattern) if isinstance(c.pattern, re.Pattern)
                       else c.pattern) for c in self.public_corpora)
@@ -109,6 +109,10 @@ class Vocabulary:
                       if all(isinstance(p, re.Pattern) for p in patterns)
                       else LinearRegex("(?i)" + _alternation(patterns)))
                      for name, patterns in self.sections)
+
+    def compile(self) -> None:
+        """Build the joined searchers (raises re.error when RE2 cannot hold them)."""
+        _ = self._joined, self.any_corpus, self.corpus_searchers
 
     def kinds_in(self, text: str) -> tuple[str, ...]:
         """The code kinds ``text`` (a link text, a label, a repository name) names, sorted."""
@@ -123,13 +127,10 @@ def _alternation(patterns: Sequence[Pattern]) -> str:
     return "|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p in patterns)
 
 
-def _searcher(pattern: str) -> re.Pattern[str] | LinearRegex:
-    """A case-insensitive searcher for ``pattern``: RE2 when it accepts the pattern (linear
-    and fast on long alternations), else Python's ``re`` (lookaround, backreferences)."""
-    try:
-        return LinearRegex(f"(?i){pattern}")
-    except re.error:
-        return re.compile(pattern, re.IGNORECASE)
+def _searcher(pattern: str) -> RulePattern:
+    """A case-insensitive searcher for a shipped ``pattern`` that answers as ``re`` does, on
+    RE2 where RE2 would give the same answer (fast on long alternations)."""
+    return compile_regex(f"(?i){pattern}")
 
 
 def _fail(path: str, where: str, what: str) -> RuleFileError:
@@ -260,13 +261,19 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
         assert base is not None  # required keys are present without a base
         return getattr(base, key)  # type: ignore[no-any-return]
 
-    return Vocabulary(
+    vocab = Vocabulary(
         sections=sections, code_kinds=kinds, line_kinds=line_kinds,
         own_code_lines=pattern("own_code_lines"), own_code_labels=pattern("own_code_labels"),
         section_kinds=section_kinds,
         generic_repos=generic, data_hosts=pattern("data_hosts"),
         data_words=pattern("data_words"), not_data=pattern("not_data"),
         public_corpora=tuple(corpora))
+    try:  # joined now, not on the first card: patterns fine alone may be too large together
+        vocab.compile()
+    except re.error as exc:
+        raise _fail(path, "sections / public_corpora", f"the patterns together are too large "
+                    f"to compile: {exc}") from None
+    return vocab
 
 
 def _kinds(doc: Mapping[str, Any], key: str, path: str,
