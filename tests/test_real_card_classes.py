@@ -106,6 +106,8 @@ def test_a_named_public_corpus_locates_the_data(tmp_path: Path) -> None:
     "Trained on web text with the [Acme library](https://github.com/acme/lm).",
     "The original model is at https://github.com/acme/lm.",
     "First released in [this repository](https://github.com/acme/lm).",
+    "https://github.com/acme/lm",  # alone under the title: the project's home
+    "<https://github.com/acme/lm>",
 ])
 def test_code_presented_as_the_model_s_code_counts_as_training_code(tmp_path: Path,
                                                                     line: str) -> None:
@@ -122,6 +124,9 @@ def test_code_presented_as_the_model_s_code_counts_as_training_code(tmp_path: Pa
     "See the [paper](https://github.com/acme/lm/blob/main/paper.pdf).",
     # recipes for *using* the model downstream are not the model's training code
     "Recipes for using Acme in applications are [here](https://github.com/acme/acme-recipes).",
+    "## Evaluation\n\nhttps://github.com/acme/acme",  # alone, but under a named section
+    "## Other\n\nhttps://github.com/acme/acme",  # alone, under a later heading
+    "We compare against https://github.com/acme/acme in the paper.",  # inside a sentence
 ])
 def test_frameworks_formats_and_documents_are_not_training_code(tmp_path: Path,
                                                                 line: str) -> None:

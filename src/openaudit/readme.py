@@ -447,6 +447,10 @@ class _HeadingIndex:
     levels: tuple[int, ...]
     names: tuple[str | None, ...]
 
+    def in_intro(self, pos: int) -> bool:
+        """True for a line above the second heading: the title's own block."""
+        return bisect_right(self.positions, pos) <= 1
+
     def at(self, pos: int) -> str | None:
         index = bisect_right(self.positions, pos) - 1
         while index >= 0:
@@ -472,13 +476,13 @@ def _finish_link(raw: _RawLink, index: _HeadingIndex, vocab: Vocabulary, first_l
     match = _CODE_HOSTS.match(url)
     if match and not _NOT_CODE_FILE.search(url):
         repo = f"{match.group(3)}/{match.group(4)}".lower().removesuffix(".git")
-        kinds = _code_kinds(repo, raw, context, section, vocab)
+        kinds = _code_kinds(repo, raw, context, section, vocab, index.in_intro(raw.pos))
     return Link(url, raw.pos + first_line, context, kinds, raw.text.strip()[:200], label,
                 section)
 
 
 def _code_kinds(repo: str, raw: _RawLink, line: str, section: str | None,
-                vocab: Vocabulary) -> tuple[str, ...]:
+                vocab: Vocabulary, intro: bool = False) -> tuple[str, ...]:
     """What a code link is for; a general-purpose framework is only ever ``framework``."""
     if repo in vocab.generic_repos:
         return ("framework",)
@@ -492,9 +496,12 @@ def _code_kinds(repo: str, raw: _RawLink, line: str, section: str | None,
     before = _URL.sub(" ", _MD_LINK.sub(r"\1", before))
     if before and _TRAINED_WITH.search(before[-120:]):
         return ("inference", "training")
+    # A repository URL alone on its line in the title's block (above the second heading) is
+    # the project's own home, as "Repository:" is.
+    bare = not raw.text.strip() and not raw.label and line.strip("<> ") == raw.url
     own = bool(vocab.own_code_labels.search(raw.label.strip().casefold())
                or vocab.own_code_labels.search(raw.text.strip().casefold())
-               or vocab.own_code_lines.search(rest))
+               or vocab.own_code_lines.search(rest) or (bare and intro and section is None))
     if own:
         kind = vocab.section_kinds.get(section or "")
         return (kind,) if kind else ("inference", "training")
