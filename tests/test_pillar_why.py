@@ -61,6 +61,10 @@ def test_other_pillars_findings_are_not_read() -> None:
 @pytest.mark.parametrize(("message", "sentence"), [
     ("One. Two.", "One."),
     ("Use e.g. MIT. Then more.", "Use e.g. MIT."),
+    ("Made in the U.S. Then more.", "Made in the U.S. Then more."),  # no safe cut: whole
+    ("About approx. Two. Three.", "About approx. Two."),
+    ("Files: a.bin and b.pt. Next one.", "Files: a.bin and b.pt."),
+    ("See https://x.example/a.b then text. More.", "See https://x.example/a.b then text."),
     ("Files: model.safetensors, x.bin.", "Files: model.safetensors, x.bin."),
     ("no stop at all", "no stop at all"),
     ("x" * 300, "x" * 179 + "…"),

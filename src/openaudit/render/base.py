@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -133,12 +134,16 @@ def pillar_why(pillar: PillarResult, findings: Collection[Finding]) -> str:
     return f"{first.rule_id}: {first_sentence(first.message)}{more}{note}"
 
 
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Z(\[`\"'“]|\s*$)")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|approx|vs|cf|incl|no|fig)|\b[A-Za-z]|"
+                           r"\b(?:[A-Z]\.)+[A-Z])$", re.IGNORECASE)
+
+
 def first_sentence(message: str) -> str:
-    """The message up to its first full stop (a dot before a space or the end), capped."""
-    cut = next((i + 1 for i, char in enumerate(message)
-                if char == "." and (i + 1 == len(message) or message[i + 1] == " ")
-                and not message[max(0, i - 3):i].lower().endswith(("e.g", "i.e", "etc"))),
-               len(message))
+    """The message up to its first full stop (a dot that ends a sentence: before a capital or
+    the end, not after an abbreviation such as "e.g" or "U.S"), capped."""
+    cut = next((m.end() for m in _SENTENCE_END.finditer(message)
+                if not _ABBREVIATION.search(message[:m.start()])), len(message))
     sentence = message[:cut].strip()
     return sentence if len(sentence) <= _MAX_WHY else sentence[:_MAX_WHY - 1].rstrip() + "…"
 
