@@ -130,3 +130,17 @@ def test_an_extension_named_twice_applies_once(tmp_path: Path) -> None:
     path.write_text(EXTENSION, encoding="utf-8")
     vocab = load_ruleset([path, path]).vocabulary
     assert [c.name for c in vocab.public_corpora].count("Acme Crawl") == 1
+
+
+def test_facts_reads_an_extension_the_folder_s_policy_names(tmp_path: Path,
+                                                           run_cli: Any) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "README.md").write_text(CARD, encoding="utf-8")
+    (card / "vocab.yaml").write_text(EXTENSION, encoding="utf-8")
+    (card / ".openaudit.yaml").write_text("schema_version: 1\nrules: [vocab.yaml]\n",
+                                          encoding="utf-8")
+    facts = run_cli("facts", str(card)).json()["facts"]
+    assert facts["data.public_corpora"] == ["Acme Crawl"]
+    report = run_cli("check", str(card), "--format", "json").json()
+    assert {f["rule_id"]: f["outcome"] for f in report["findings"]}["CODE-001"] == "fail"

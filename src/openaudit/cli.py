@@ -229,7 +229,14 @@ def facts(
         from openaudit.local import detect_repo_type
         from openaudit.pipeline import audit_folder, audit_hub
 
-        ruleset = _ruleset(rules)  # a vocabulary extension changes how the card is read
+        paths = list(rules or ())
+        if Path(target).is_dir():  # the folder's own policy may name rules and vocabulary
+            from openaudit.policy import find_policy, load_policy, rule_paths
+
+            found = find_policy(Path(target))
+            if found is not None:
+                paths = list(rule_paths(load_policy(found, Path(target)), paths))
+        ruleset = _ruleset(paths)  # a vocabulary extension changes how the card is read
         kind = _repo_type(repo_type)
         if target.startswith((".", "/", "~")) and not Path(target).is_dir():
             raise UsageError(f"{target} is not a folder", "pass a folder or NAMESPACE/NAME")
