@@ -183,9 +183,9 @@ def test_every_format_through_the_cli(case: str, fmt: OutputFormat, run_cli: Any
 def test_a_passing_folder_gives_an_empty_sarif_run_and_only_a_summary(run_cli: Any) -> None:
     log = json.loads(run_cli("check", "examples/open-model", "--format", "sarif").stdout)
     assert log["runs"][0]["results"] == []
-    assert len(log["runs"][0]["tool"]["driver"]["rules"]) == 30  # every rule that ran
+    assert len(log["runs"][0]["tool"]["driver"]["rules"]) == 31  # every rule that ran
     out = run_cli("check", "examples/open-model", "--format", "github").stdout
-    assert out.splitlines() == [out.strip()] and "30 passed" in out
+    assert out.splitlines() == [out.strip()] and "31 passed" in out
     assert "<failure" not in run_cli("check", "examples/open-model", "--format", "junit").stdout
 
 
@@ -333,7 +333,7 @@ def test_waived_findings_in_github_are_notices_with_the_reason(
         assert message.startswith("Waived by project policy: ")
     nasty = next(m for _, p, m in notices if p["title"].startswith("DATA-004 "))
     assert nasty.startswith(f"Waived by project policy: {NASTY}. Finding (warn): ")
-    assert lines[-1].endswith("(0 failed, 0 not tested, 3 warnings, 23 passed, 4 waived)")
+    assert lines[-1].endswith("(0 failed, 0 not tested, 3 warnings, 24 passed, 4 waived)")
 
 
 def test_waived_findings_in_junit_pass_with_a_waiver_property(
@@ -341,7 +341,7 @@ def test_waived_findings_in_junit_pass_with_a_waiver_property(
     before, report, context = waived
     root = ET.fromstring(render(OutputFormat.JUNIT, report, context))
     suite = root[0]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("30", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("31", "0", "0")
     assert ET.fromstring(render(OutputFormat.JUNIT, before, context))[0].get("failures") == "3"
     cases = {c.get("name", "").split()[0]: c for c in suite.iter("testcase")}
     data3 = cases["DATA-003"]
@@ -598,10 +598,10 @@ def test_every_policy_case_through_every_format(case: str, fmt: OutputFormat, ru
                    if line.startswith("::notice ")}
         assert notices == _WAIVED and not any(line.startswith("::error") for line in lines)
         assert lines[-1].startswith("openaudit: potentially-compliant ")
-        assert lines[-1].endswith("4 warnings, 23 passed, 3 waived)")
+        assert lines[-1].endswith("4 warnings, 24 passed, 3 waived)")
     elif fmt is OutputFormat.JUNIT:
         suite = ET.fromstring(out)[0]
-        assert (suite.get("tests"), suite.get("failures")) == ("30", "0")
+        assert (suite.get("tests"), suite.get("failures")) == ("31", "0")
         waivers = {c.get("name", "").split()[0] for c in suite.iter("testcase")
                    if any(p.get("name") == "waiver" for p in c.iter("property"))}
         assert waivers == _WAIVED
