@@ -143,7 +143,8 @@ def first_sentence(message: str) -> str:
     """The message up to its first full stop (a dot that ends a sentence: before a capital or
     the end, not after an abbreviation such as "e.g" or "U.S"), capped."""
     cut = next((m.end() for m in _SENTENCE_END.finditer(message)
-                if not _ABBREVIATION.search(message[:m.start()])), len(message))
+                if not _ABBREVIATION.search(message[max(0, m.start() - 12):m.start()])),
+               len(message))  # 12 characters hold any abbreviation: linear on long messages
     sentence = message[:cut].strip()
     return sentence if len(sentence) <= _MAX_WHY else sentence[:_MAX_WHY - 1].rstrip() + "…"
 
