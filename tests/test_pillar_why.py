@@ -103,3 +103,13 @@ def test_every_format_carries_the_why(run_cli: Any) -> None:
     github = run_cli("check", folder, "--format", "github").stdout
     assert "title=CODE-001 not met%3A The training code is published::" in github
     assert json.dumps(report).count('"why"') == len(report["pillars"])
+
+
+@pytest.mark.parametrize(("folder", "pack"), [("open-dataset", "dataset-openness"),
+                                              ("open-model", "osaid-1.0")])
+def test_the_footer_names_the_pack_that_judged_the_report(folder: str, pack: str,
+                                                          run_cli: Any) -> None:
+    for fmt in ("table", "markdown"):
+        out = " ".join(run_cli("check", str(EXAMPLES / folder), "--format", fmt).stdout.split())
+        assert f"evidence-based reading by the {pack} rules, not a certification" in out
+        assert "reading of OSAID" not in out  # a dataset report is not an OSAID reading

@@ -159,3 +159,10 @@ def headline(finding: Finding) -> str:
     state = _STATE.get(finding.outcome)
     return f"{finding.rule_id} {state}: {finding.title}" if state else \
         f"{finding.rule_id} {finding.title}"
+
+
+def disclaimer(pack_id: str) -> str:
+    """What a report is, for its footer: a reading of the pack that judged it (OSAID for
+    models, the dataset pack for datasets), never a certification."""
+    return (f"openaudit is an evidence-based reading by the {pack_id} rules, not a "
+            "certification by OSI or any other body.")

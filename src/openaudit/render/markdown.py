@@ -16,6 +16,7 @@ from openaudit.models import AuditReport, Evidence, Finding, Outcome
 from openaudit.render.base import (
     RenderContext,
     by_attention,
+    disclaimer,
     headline,
     needs_attention,
     pillar_why,
@@ -95,8 +96,7 @@ class MarkdownRenderer:
         if passed:
             lines += ["", f"<details><summary>{len(passed)} rules passed</summary>", "",
                       ", ".join(f"`{r}`" for r in passed), "", "</details>"]
-        lines += ["", "_openaudit is an evidence-based reading of OSAID 1.0, not an OSI "
-                  "certification._", "", COMMENT_MARKER, ""]
+        lines += ["", f"_{text(disclaimer(report.pack))}_", "", COMMENT_MARKER, ""]
         out.write("\n".join(lines))
 
     def _finding(self, f: Finding) -> list[str]:

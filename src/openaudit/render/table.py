@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openaudit.models import AuditReport, Outcome, Verdict
-from openaudit.render.base import by_attention, pillar_why, remedy, target_label
+from openaudit.render.base import by_attention, disclaimer, pillar_why, remedy, target_label
 
 _STYLE = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
           Outcome.NOT_TESTED: "magenta"}
@@ -40,8 +40,9 @@ class TableRenderer:
         console.print(Panel(banner, title="openaudit", expand=True))
         console.print(self._pillars(report))
         console.print(self._findings(report))
-        console.print("[dim]An evidence-based reading of OSAID 1.0; not an OSI certification. "
-                      "`openaudit explain RULE_ID` tells why a rule exists and how to fix it.[/]")
+        footer = Text(f"{disclaimer(report.pack)} `openaudit explain RULE_ID` tells why a rule "
+                      "exists and how to fix it.", style="dim")
+        console.print(footer)
 
     def _pillars(self, report: AuditReport) -> Table:
         table = Table(title="Pillars", show_lines=False, expand=True)
