@@ -175,23 +175,24 @@ RULE_HEAD = "schema_version: 1\nextends: osaid-1.0\n"
                                   "schema_version: 1\nwaivers: [{rule: DATA-001, reason: r, "
                                   "expires: !!timestamp x}]\n"])
 def test_hostile_policy_yaml_is_a_policy_error(tmp_path: Path, body: str) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(body)
-    done = run("check", _folder(tmp_path), "--config", policy, memory=True, timeout=60)
+    _assert_refused_cleanly(tmp_path, "--config", "policy.yaml", body)
+
+
+def _assert_refused_cleanly(tmp_path: Path, option: str, name: str, body: str) -> None:
+    """``check`` with ``option`` naming a file holding ``body``: exit 2 naming the file, in a
+    bounded message (no unbounded repr of a value), within the memory and time limits."""
+    path = tmp_path / name
+    path.write_text(body)
+    done = run("check", _folder(tmp_path), option, path, memory=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert str(policy) in done.stderr
-    assert len(done.stderr) < 2_000  # no unbounded repr of a value
+    assert str(path) in done.stderr and len(done.stderr) < 2_000
 
 
 @pytest.mark.parametrize("body", [RULE_HEAD + f"rules: {DEEP}\n",
                                   RULE_HEAD + f"rules: []\n{BOMB}\n",
                                   "schema_version: !!float x\nextends: osaid-1.0\nrules: []\n"])
 def test_hostile_rule_yaml_is_a_rule_file_error(tmp_path: Path, body: str) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(body)
-    done = run("check", _folder(tmp_path), "--rules", rules, memory=True, timeout=60)
-    assert done.returncode == 2, done.stderr
-    assert str(rules) in done.stderr and len(done.stderr) < 2_000
+    _assert_refused_cleanly(tmp_path, "--rules", "rules.yaml", body)
 
 
 @pytest.mark.parametrize("front", [f"license: mit\nx: {DEEP}\n",

@@ -144,3 +144,12 @@ def test_facts_reads_an_extension_the_folder_s_policy_names(tmp_path: Path,
     assert facts["data.public_corpora"] == ["Acme Crawl"]
     report = run_cli("check", str(card), "--format", "json").json()
     assert {f["rule_id"]: f["outcome"] for f in report["findings"]}["CODE-001"] == "fail"
+
+
+def test_an_extension_naming_a_key_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "vocab.yaml"
+    path.write_text("schema_version: 1\nextends: vocabulary\ndata_words: a\ndata_words: b\n",
+                    encoding="utf-8")
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset([path])
+    assert "duplicate key" in info.value.message

@@ -152,8 +152,10 @@ class _UniqueKeyLoader(_SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    """Read ``path`` as a YAML mapping, turning every failure into :class:`CatalogueError`."""
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a shipped or user data file (catalogue, signals, vocabulary) as a YAML mapping:
+    bounded, guarded against YAML bombs, duplicate keys refused; every failure a
+    :class:`CatalogueError`."""
     try:
         text = read_config_text(path)
     except RefusedFile as exc:
@@ -409,7 +411,7 @@ def _labelled_keys(entry: LicenseEntry) -> list[tuple[str, str]]:
 def load_catalogue(path: Path) -> Catalogue:
     """Load and strictly validate the licence catalogue at ``path``."""
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path)
     _check_keys(path, "top level", data, _CATALOGUE_TOP_KEYS)
     _schema_version(path, data)
     version = _str(path, "top level", data, "catalogue_version")
@@ -714,7 +716,7 @@ def _parse_groups(path: Path, where: str, raw: Any,
 def load_signals(path: Path) -> SignalSet:
     """Load and strictly validate the signal file at ``path``; compile every anchor once."""
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path)
     _check_keys(path, "top level", data, _SIGNALS_TOP_KEYS)
     _schema_version(path, data)
     raw_fps, raw_sigs = data["fingerprints"], data["signals"]

@@ -19,6 +19,7 @@ from openaudit.vocabulary import (
     Vocabulary,
     builtin_vocabulary,
     parse_vocabulary,
+    read_document,
 )
 
 DEFAULT_PACKS = {RepoType.MODEL: "osaid-1.0", RepoType.DATASET: "dataset-openness"}
@@ -64,7 +65,7 @@ def load_ruleset(extra: Sequence[Path] = ()) -> Ruleset:
     vocabulary_files = list({p.resolve(): p for p in extra_files.pop(VOCABULARY_EXTENDS, [])}
                             .values())
     for path in vocabulary_files:  # in the order given: each extends the one before
-        vocabulary = parse_vocabulary(read_rule_yaml(path), str(path), base=vocabulary)
+        vocabulary = parse_vocabulary(read_document(path), str(path), base=vocabulary)
     packs = {t: _extend(p, extra_files, base) for t, p in packs.items()}
     unknown = set(extra_files) - {p.id for p in packs.values()}
     if unknown:

@@ -10,9 +10,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from openaudit.errors import RuleFileError
+from openaudit.licenses import CatalogueError, read_yaml_mapping
 from openaudit.operators import LinearRegex, RulePattern, compile_regex
 from openaudit.rules_dir import builtin_rules_dir
 
@@ -174,33 +173,13 @@ def _text(value: Any, path: str, where: str) -> str:
     return value
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Rejects a mapping that names a key twice (the second would silently win)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {str(key)[:80]!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_document(path: Path) -> dict[str, Any]:
-    """Read a vocabulary file as a mapping, every failure a :class:`RuleFileError`."""
+    """Read a vocabulary file as a mapping (the catalogue's strict reader), every failure a
+    :class:`RuleFileError`."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError(str(path), f"cannot read file: {exc}") from exc
-    try:
-        doc = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise RuleFileError(str(path), f"invalid YAML: {str(exc)[:500]}") from exc
-    if not isinstance(doc, dict):
-        raise RuleFileError(str(path), "top level must be a mapping")
-    return doc
+        return read_yaml_mapping(path)
+    except CatalogueError as exc:
+        raise RuleFileError(str(exc.path), exc.message) from None
 
 
 def parse_vocabulary(doc: Mapping[str, Any], path: str,
