@@ -8,6 +8,7 @@ import pty
 import select
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,27 +39,29 @@ def ids(make_repo: RepoFactory, hub_env: dict[str, str], tmp_path: Path,
 
 
 def _run_with_stderr_on_a_pty(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
-    """Run ``cmd`` with stderr on a pseudo-terminal (stdout a pipe); returns code, out, err."""
+    """Run ``cmd`` with stderr on a pseudo-terminal (stdout a file); returns code, out, err."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    err = b""
-    while True:  # drain the terminal until the child closes it; the bound only stops a hang
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child exited and closed the terminal
-            break
-        if not chunk:
-            break
-        err += chunk
-    os.close(leader)
-    assert proc.stdout is not None
-    with proc.stdout:
-        out = proc.stdout.read()
-    return proc.wait(timeout=60), out, err
+    # stdout goes to a file: a pipe nobody drains while the terminal is read fills at 64 KiB
+    # and blocks the child.
+    with tempfile.TemporaryFile() as stdout:
+        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=follower)
+        os.close(follower)
+        err = b""
+        while True:  # drain the terminal until the child closes it; the bound only stops a hang
+            ready, _, _ = select.select([leader], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child exited and closed the terminal
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(leader)
+        code = proc.wait(timeout=60)
+        stdout.seek(0)
+        return code, stdout.read(), err
 
 
 def test_progress_bar_on_a_terminal_and_quiet_in_a_pipe(

@@ -183,9 +183,9 @@ def test_every_format_through_the_cli(case: str, fmt: OutputFormat, run_cli: Any
 def test_a_passing_folder_gives_an_empty_sarif_run_and_only_a_summary(run_cli: Any) -> None:
     log = json.loads(run_cli("check", "examples/open-model", "--format", "sarif").stdout)
     assert log["runs"][0]["results"] == []
-    assert len(log["runs"][0]["tool"]["driver"]["rules"]) == 31  # every rule that ran
+    assert len(log["runs"][0]["tool"]["driver"]["rules"]) == 35  # every rule that ran
     out = run_cli("check", "examples/open-model", "--format", "github").stdout
-    assert out.splitlines() == [out.strip()] and "31 passed" in out
+    assert out.splitlines() == [out.strip()] and "35 passed" in out
     assert "<failure" not in run_cli("check", "examples/open-model", "--format", "junit").stdout
 
 
@@ -234,7 +234,7 @@ def test_not_tested_findings_are_honest_review_results(run_cli: Any) -> None:
     folder = CASES["not-tested"][0]
     report = run_cli("check", folder, "--format", "json").json()
     not_tested = sorted(f["rule_id"] for f in report["findings"] if f["outcome"] == "not-tested")
-    assert len(not_tested) == 17
+    assert len(not_tested) == 18
     log = json.loads(run_cli("check", folder, "--format", "sarif").stdout)
     review = [r for r in log["runs"][0]["results"] if r["kind"] == "review"]
     assert sorted(r["ruleId"] for r in review) == not_tested
@@ -252,7 +252,7 @@ def test_not_tested_findings_are_honest_review_results(run_cli: Any) -> None:
                if c.find("skipped") is not None]
     assert sorted(skipped) == not_tested
     md = run_cli("check", folder, "--format", "markdown").stdout
-    assert "### ❔ Not tested (could not check) (17)" in md
+    assert "### ❔ Not tested (could not check) (18)" in md
 
 
 def test_file_locations_follow_the_current_directory(run_cli: Any,
@@ -333,7 +333,7 @@ def test_waived_findings_in_github_are_notices_with_the_reason(
         assert message.startswith("Waived by project policy: ")
     nasty = next(m for _, p, m in notices if p["title"].startswith("DATA-004 "))
     assert nasty.startswith(f"Waived by project policy: {NASTY}. Finding (warn): ")
-    assert lines[-1].endswith("(0 failed, 0 not tested, 3 warnings, 24 passed, 4 waived)")
+    assert lines[-1].endswith("(0 failed, 0 not tested, 3 warnings, 28 passed, 4 waived)")
 
 
 def test_waived_findings_in_junit_pass_with_a_waiver_property(
@@ -341,7 +341,7 @@ def test_waived_findings_in_junit_pass_with_a_waiver_property(
     before, report, context = waived
     root = ET.fromstring(render(OutputFormat.JUNIT, report, context))
     suite = root[0]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("31", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("35", "0", "0")
     assert ET.fromstring(render(OutputFormat.JUNIT, before, context))[0].get("failures") == "3"
     cases = {c.get("name", "").split()[0]: c for c in suite.iter("testcase")}
     data3 = cases["DATA-003"]
@@ -598,10 +598,10 @@ def test_every_policy_case_through_every_format(case: str, fmt: OutputFormat, ru
                    if line.startswith("::notice ")}
         assert notices == _WAIVED and not any(line.startswith("::error") for line in lines)
         assert lines[-1].startswith("openaudit: potentially-compliant ")
-        assert lines[-1].endswith("4 warnings, 24 passed, 3 waived)")
+        assert lines[-1].endswith("4 warnings, 28 passed, 3 waived)")
     elif fmt is OutputFormat.JUNIT:
         suite = ET.fromstring(out)[0]
-        assert (suite.get("tests"), suite.get("failures")) == ("31", "0")
+        assert (suite.get("tests"), suite.get("failures")) == ("35", "0")
         waivers = {c.get("name", "").split()[0] for c in suite.iter("testcase")
                    if any(p.get("name") == "waiver" for p in c.iter("property"))}
         assert waivers == _WAIVED

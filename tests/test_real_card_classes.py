@@ -179,3 +179,133 @@ def test_withheld_data_is_a_warning(tmp_path: Path) -> None:
     readme = ("---\nlicense: mit\ndatasets: [acme/web]\n---\n## Training Data\n\nacme/web plus "
               "three internal corpora that will not be distributed.\n")
     assert outcomes(facts_of(tmp_path, readme))["DATA-005"] == "warn"
+
+
+# --- Classes found on the labelled corpus after the evidence layer was rebuilt ---------------
+
+_FM = "---\nlicense: apache-2.0\nlibrary_name: transformers\n---\n"
+
+
+@pytest.mark.parametrize(("data", "withdrawn"), [
+    ("Trained on subsets of LAION-2B(en) filtered by aesthetic score.", ["LAION-5B"]),
+    ("Pretrained on BookCorpus and English Wikipedia.", ["BookCorpus"]),
+    ("The Pile, without the Books3 subset, and RefinedWeb.", []),
+    ("A subset of Re-LAION-5B with aesthetic score >= 5.", []),
+    ("BookCorpusOpen and Wikipedia.", []),
+])
+def test_withdrawn_corpora_leave_the_data_in_doubt(tmp_path: Path, data: str,
+                                                   withdrawn: list[str]) -> None:
+    facts = facts_of(tmp_path, f"{_FM}# Acme\n\n## Training Data\n\n{data}\n")
+    assert [w.split(" (")[0] for w in facts.values["data.withdrawn"]] == withdrawn
+    assert outcomes(facts)["DATA-007"] == ("warn" if withdrawn else "pass")
+
+
+def test_a_withdrawn_corpus_outside_the_data_sections_is_not_training_data(
+        tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Limitations\n\nLAION-5B holds adult material.\n\n"
+              "## Training Data\n\nOur own licensed photos.\n")
+    assert facts_of(tmp_path, readme).values["data.withdrawn"] == []
+
+
+def test_a_base_named_in_the_text_whose_data_only_its_own_card_describes(
+        tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme-Embed\n\nStarting from the pretrained "
+              "[`acme/mini-base`](https://huggingface.co/acme/mini-base), the model was "
+              "fine-tuned on 1B sentence pairs.\n\n## Training Data\n\n"
+              "[acme/pairs](https://huggingface.co/datasets/acme/pairs), deduplicated.\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["lineage.base_models"] == ["acme/mini-base"]
+    assert facts.values["lineage.base_data_described"] is None
+    assert "acme/mini-base" in facts.unknown_reasons["lineage.base_data_described"]
+    found = outcomes(facts)
+    assert found["DATA-008"] == "not-tested"
+    pack = RULESET.pack_for(RepoType.MODEL)
+    report = audit(pack, facts, Target("repo", RepoType.MODEL, "local", None, None))
+    data = next(p for p in report.pillars if p.name == "data-information")
+    assert data.outcome.value == "not-tested"
+    assert report.verdict.value != "compliant"  # unread evidence never passes
+
+
+def test_a_base_from_the_front_matter_whose_data_the_card_describes(tmp_path: Path) -> None:
+    readme = ("---\nlicense: apache-2.0\nbase_model:\n- acme/acme-8b-base\n---\n# Acme-8B-Instruct"
+              "\n\n## Training Data\n\n### Datasets used in Acme 8B Base\n\n"
+              "- [Acme Web](https://huggingface.co/datasets/acme/web)\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["lineage.base_models"] == ["acme/acme-8b-base"]
+    assert facts.values["lineage.base_data_described"] is True
+    assert outcomes(facts)["DATA-008"] == "pass"
+
+
+@pytest.mark.parametrize("line", [
+    "It was fine-tuned from [base](https://huggingface.co/acme/base) on chat data.",
+    "Weights initialised from [acme/base](https://huggingface.co/acme/base).",
+])
+def test_starting_point_phrasings(tmp_path: Path, line: str) -> None:
+    facts = facts_of(tmp_path, f"{_FM}# Acme\n\n{line}\n")
+    assert facts.values["lineage.base_models"] == ["acme/base"]
+
+
+def test_a_compared_model_is_not_a_base(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Evaluation\n\nStarting from the pretrained "
+              "[rival](https://huggingface.co/rival/model) scores, ours wins.\n\n"
+              "It beats [rival/model](https://huggingface.co/rival/model).\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["lineage.base_models"] == []
+    assert facts.values["lineage.base_data_described"] is True
+
+
+def test_dataset_records_on_a_data_archive_count_as_published_data(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme-TS\n\n## Training Data\n\nDatasets from a forecasting archive:\n"
+              " - Solar Power: https://zenodo.org/records/4656027\n"
+              " - Wind Power: https://zenodo.org/records/4656032\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.records"] == ["https://zenodo.org/records/4656027",
+                                            "https://zenodo.org/records/4656032"]
+    found = outcomes(facts)
+    assert (found["DATA-002"], found["DATA-003"]) == ("pass", "pass")
+
+
+def test_a_download_page_is_a_source_but_not_a_documented_record(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Training Data\n\nA web crawl, "
+              "[download](https://acme.example/crawl.tar.gz).\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.records"] == []
+    assert outcomes(facts)["DATA-003"] == "fail"
+
+
+def test_published_data_reconstruction_code_locates_the_sources(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Training\n\n### Open resources\n\n"
+              "- **Training data reconstruction scripts:** "
+              "[github.com/acme/pretrain-data](https://github.com/acme/pretrain-data)\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.sources"] == []
+    assert facts.values["code.data_processing"] == ["https://github.com/acme/pretrain-data"]
+    assert outcomes(facts)["DATA-002"] == "pass"
+
+
+def test_the_upstream_of_an_unpublished_fork_is_not_the_training_code(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Training\n\n* **Software**: a fork of "
+              "[gpt-neox](https://github.com/acme/gpt-neox) with custom kernels.\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["code.training"] == []
+    assert facts.values["code.training_upstream"] == ["https://github.com/acme/gpt-neox"]
+    found = outcomes(facts)
+    assert (found["CODE-001"], found["CODE-005"]) == ("pass", "warn")
+
+
+def test_an_open_licence_outside_osis_list_leaves_the_freedoms_in_doubt(tmp_path: Path) -> None:
+    readme = "---\nlicense: cc-by-sa-4.0\nlibrary_name: transformers\n---\n# Acme\n"
+    found = outcomes(facts_of(tmp_path, readme))
+    assert (found["USE-011"], found["PARAM-002"]) == ("warn", "warn")
+    approved = outcomes(facts_of(tmp_path / "b", _FM + "# Acme\n"))
+    assert approved["USE-011"] == "pass"
+
+
+
+def test_a_base_trained_on_the_same_data_this_card_describes(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme-2-1\n\n`acme-2-1` was fine-tuned from "
+              "[acme-2](https://huggingface.co/acme/acme-2) for 55k more steps on the same "
+              "dataset.\n\n## Training Data\n\nA filtered web image corpus.\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["lineage.base_models"] == ["acme/acme-2"]
+    assert facts.values["lineage.base_data_described"] is True

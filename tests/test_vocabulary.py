@@ -48,6 +48,10 @@ def test_the_shipped_vocabulary_loads_and_names_the_documented_sections() -> Non
      "expected owner/repo"),
     (lambda d: d["public_corpora"].append(dict(d["public_corpora"][0])), "duplicate corpus"),
     (lambda d: d.update(schema_version=2), "expected 1"),
+    (lambda d: d["withdrawn_corpora"].append(dict(d["withdrawn_corpora"][0])),
+     "duplicate corpus"),
+    (lambda d: d["withdrawn_corpora"][0].pop("note"), "missing key(s) note"),
+    (lambda d: d.pop("starting_point_lines"), "missing key(s) starting_point_lines"),
 ])
 def test_a_broken_vocabulary_is_refused_naming_where(change: Any, where: str) -> None:
     doc = json.loads(json.dumps(SHIPPED))
@@ -153,3 +157,18 @@ def test_an_extension_naming_a_key_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError) as info:
         load_ruleset([path])
     assert "duplicate key" in info.value.message
+
+
+def test_an_extension_adds_a_withdrawn_corpus_and_a_starting_point_phrase(tmp_path: Path) -> None:
+    path = tmp_path / "vocab.yaml"
+    path.write_text(r"""schema_version: 1
+extends: vocabulary
+withdrawn_corpora:
+  - {name: Acme Books, pattern: '\bacme books\b', note: taken down in 2025}
+starting_point_lines: '\bdistilled from \['
+""", encoding="utf-8")
+    vocab = load_ruleset([path]).vocabulary
+    assert [c.name for c in vocab.withdrawn_corpora][-1] == "Acme Books"
+    assert isinstance(vocab.withdrawn_corpora[-1].pattern, LinearRegex)  # RE2 only
+    assert vocab.starting_point_lines.search("distilled from [acme/big](x)") is not None
+    assert vocab.starting_point_lines.search("Starting from the pretrained [x](y)") is not None

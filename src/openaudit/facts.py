@@ -21,7 +21,7 @@ from openaudit.licenses import Catalogue, SignalSet, scan_text
 from openaudit.memo import Memo
 from openaudit.models import Evidence, Facts, RepoSnapshot
 from openaudit.terms import TermsResult, at_readme_lines, normalise_license_values, resolve_terms
-from openaudit.vocabulary import Vocabulary, builtin_vocabulary
+from openaudit.vocabulary import Searcher, Vocabulary, WithdrawnCorpus, builtin_vocabulary
 
 WEIGHT_SUFFIXES = (
     ".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".msgpack",
@@ -585,11 +585,15 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder,
         # unknown, because the README may hold the links that would fill it.
         reason = f"README.md could not be read: {snapshot.readme.error if snapshot.readme else ''}"
         for name in ("links.code", "links.papers", "links.checkpoints", "code.data_processing",
-                     "code.evaluation"):
+                     "code.evaluation", "code.training_upstream"):
             b.set_unknown(name, reason)
         b.set("links.arxiv", tag_arxiv)
         b.set("links.datasets", tag_datasets + card_datasets)
         b.set_unknown("data.public_corpora", reason)
+        b.set_unknown("data.withdrawn", reason)
+        b.set_unknown("data.records", reason)
+        b.set("lineage.base_models", _declared_bases(snapshot, b))
+        b.set_unknown("lineage.base_data_described", reason)
         for name, values in (("code.training", train_files),
                              ("code.inference", py_files + lib_marker),
                              ("data.sources", tag_datasets + card_datasets)):
@@ -618,9 +622,14 @@ def _links_and_code(snapshot: RepoSnapshot, body: _Body | None, b: _Builder,
                         ("code.evaluation", ("evaluation",)),
                         ("code.inference", ("inference", "framework"))):
         chosen = [lk for lk in code_links if any(k in lk.kinds for k in kinds)]
+        if fact == "code.training":  # "a fork of [X]": X is not the code that trained it
+            upstream = [lk for lk in chosen if _follows(vocab.upstream_lines, lk)]
+            chosen = [lk for lk in chosen if lk not in upstream]
+            b.set("code.training_upstream", [lk.url for lk in upstream], *_link_ev(upstream))
         files = extra.get(fact, [])
         b.set(fact, [lk.url for lk in chosen] + files, *_link_ev(chosen), *_file_ev(files))
     _data_sources(body, hub_datasets, card_datasets, tag_datasets, b, vocab)
+    _lineage(snapshot, body, b, vocab)
     if b.values.get("card.license") is None:
         # The card's `datasets:` and `library_name` are unknowable: an empty list is not "none".
         for name in ("data.sources", "code.inference"):
@@ -653,9 +662,100 @@ def _data_sources(body: _Body, hub_datasets: list[str], card_datasets: list[str]
                  for s in body.sections if s.name in _DATA_ONLY_SECTIONS
                  for name, _ in md.corpora_named(s.text, vocab)]
     b.set("data.public_corpora", [name for name, _ in corpora], *corpus_ev[:5])
+    records = [lk for lk in data_links + hub_links if vocab.data_records.search(lk.url)
+               or "huggingface.co/datasets/" in lk.url.lower()]
+    b.set("data.records", sorted({lk.url for lk in records}), *_link_ev(records))
+    withdrawn = [(s, c) for s in body.sections if s.name in _DATA_SECTIONS
+                 for c in _withdrawn_named(f"{s.heading}\n{s.text}", vocab)]
+    b.set("data.withdrawn", sorted({f"{c.name} ({c.note})" for _, c in withdrawn}),
+          *(Evidence("README.md", s.line, f"{s.heading}: names {c.name}")
+            for s, c in withdrawn[:5]))
     b.set("data.sources", sources, *_link_ev(hub_links + other_links), *corpus_ev[:5],
           *b.evidence.get("card.datasets", ()),
           *b.evidence.get("readme.section.training_data", ()))
+
+
+def _withdrawn_named(text: str, vocab: Vocabulary) -> list[WithdrawnCorpus]:
+    """The withdrawn corpora ``text`` names as used (not "without the Books3 subset")."""
+    found = []
+    named = [c for c in vocab.withdrawn_corpora if c.pattern.search(text)]  # most texts: none
+    sentences = _SENTENCE_END.split(text) if named else []
+    for corpus in named:
+        for sentence in sentences:
+            match = corpus.pattern.search(sentence)
+            before = sentence[:_start(match)][-40:] if match is not None else ""
+            if match is not None and not vocab.excluded_before.search(before):
+                found.append(corpus)
+                break
+    return found
+
+
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n")
+
+
+# A Hub model page: huggingface.co/<owner>/<name>, not a dataset, Space or site page.
+_HUB_MODEL = re.compile(r"^https?://(?:www\.)?huggingface\.co/(?!(?:datasets|spaces|docs|blog|"
+                        r"papers|collections|models|organizations|settings|join|login|api|"
+                        r"tasks|learn|chat|posts|pricing)/)([\w.-]+/[\w.-]+)", re.I)
+
+
+def _declared_bases(snapshot: RepoSnapshot, b: _Builder) -> list[str]:
+    """Base models the front matter (``base_model``) and the Hub's ``base_model:`` tags name."""
+    tagged = [t.rsplit(":", 1)[1] for t in snapshot.tags
+              if t.startswith("base_model:") and t.count(":") in (1, 2)]
+    own = snapshot.repo_id.lower()
+    return sorted({m for m in [*(b.values.get("card.base_model") or []), *tagged]
+                   if m.lower() != own})
+
+
+def _lineage(snapshot: RepoSnapshot, body: _Body, b: _Builder, vocab: Vocabulary) -> None:
+    """The base models the card builds on, and whether the card itself describes their
+    training data. A base whose data only its own card describes is unknown here: this audit
+    reads one card (OSAID's data information covers every stage of training)."""
+    own = snapshot.repo_id.lower()
+    named: list[tuple[str, md.Link]] = []
+    for lk in body.links:
+        hub = _HUB_MODEL.match(lk.url)
+        if hub is None or hub.group(1).lower() == own or lk.section == "evaluation":
+            continue
+        if _follows(vocab.starting_point_lines, lk):
+            named.append((hub.group(1).rstrip("."), lk))
+    bases = sorted({*_declared_bases(snapshot, b), *(m for m, _ in named)})
+    b.set("lineage.base_models", bases, *b.evidence.get("card.base_model", ()),
+          *(Evidence("README.md", lk.line, lk.url) for _, lk in named[:5]))
+    data_text = _plain_words("\n".join(f"{s.heading}\n{s.text}" for s in body.sections
+                                        if s.name in _DATA_ONLY_SECTIONS))
+    # "…from [X] on the same dataset": X's data is what this card describes.
+    same_data = {m for m, lk in named if vocab.same_data_lines.search(lk.context)}
+    elsewhere = [m for m in bases if m not in same_data
+                 and _plain_words(m.rsplit("/", 1)[-1]) not in data_text]
+    if elsewhere:
+        b.set_unknown("lineage.base_data_described", (
+            f"the training data of base model {', '.join(elsewhere[:3])} is not described on "
+            "this card but on the base's own card, which this audit does not read"))
+    else:
+        b.set("lineage.base_data_described", True)
+
+
+def _follows(words: Searcher, link: md.Link) -> bool:
+    """``words`` occur on the link's line, and the link's text comes after them."""
+    match = words.search(link.context)
+    return match is not None and bool(link.text) and link.text in link.context[_end(match):]
+
+
+def _end(match: object) -> int:
+    end = getattr(match, "end", None)
+    return int(end()) if callable(end) else 0
+
+
+def _start(match: object) -> int:
+    start = getattr(match, "start", None)
+    return int(start()) if callable(start) else 0
+
+
+def _plain_words(text: str) -> str:
+    """Lower-case words joined by single spaces, so "Marin-8B_Base" finds "marin 8b base"."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
 def _locates_data(link: md.Link, vocab: Vocabulary) -> bool:

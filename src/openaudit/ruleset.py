@@ -321,9 +321,14 @@ def _rule(value: Any, path: str, pillars: set[str], linear: bool) -> Rule:
 
 
 def _cards(value: Any, path: str, rule_id: str) -> dict[str, tuple[CardExample, ...]]:
-    """``cards: {pass: [CARD], fail: [CARD]}``, a CARD ``{readme: TEXT, files: {NAME: TEXT}}``."""
+    """``cards: {pass: [CARD], fail: [CARD]}``, a CARD ``{readme: TEXT, files: {NAME: TEXT}}``.
+
+    A rule whose failing state no single card can show (it needs evidence beyond the card)
+    gives ``not_tested`` cards in place of ``fail``."""
     cards = _mapping(value, path, rule_id, "cards")
-    _keys(cards, {"pass", "fail", "not_tested"}, {"pass", "fail"}, path, rule_id, "cards")
+    _keys(cards, {"pass", "fail", "not_tested"}, {"pass"}, path, rule_id, "cards")
+    if "fail" not in cards and "not_tested" not in cards:
+        raise RuleFileError(path, "missing required key", rule_id, "cards.fail")
     result: dict[str, tuple[CardExample, ...]] = {}
     for outcome, items in cards.items():
         where = f"cards.{outcome}"

@@ -18,7 +18,8 @@ from openaudit.rules_dir import builtin_rules_dir
 _TOP_KEYS = {"schema_version", "extends", "sections", "code_kinds", "line_kinds",
              "own_code_lines", "own_code_labels",
              "section_kinds", "generic_code", "data_hosts", "data_words", "not_data",
-             "public_corpora"}
+             "public_corpora", "withdrawn_corpora", "data_records", "starting_point_lines",
+             "excluded_before", "upstream_lines", "same_data_lines"}
 _REQUIRED = _TOP_KEYS - {"extends"}
 CODE_KINDS = ("training", "data", "evaluation", "inference")
 VOCABULARY_EXTENDS = "vocabulary"  # `extends:` of a --rules file that extends the vocabulary
@@ -57,6 +58,16 @@ class Corpus:
     where: str
 
 
+@dataclass(frozen=True)
+class WithdrawnCorpus:
+    """A corpus its publishers no longer distribute: naming it as training data does not let
+    anyone obtain that data."""
+
+    name: str
+    pattern: Pattern
+    note: str
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: compiled once, used as a cache key
 class Vocabulary:
     """Everything the README reader matches against, compiled."""
@@ -72,6 +83,12 @@ class Vocabulary:
     data_words: Searcher
     not_data: Searcher
     public_corpora: tuple[Corpus, ...]
+    withdrawn_corpora: tuple[WithdrawnCorpus, ...]
+    data_records: Searcher  # links to one dataset's record on a data archive
+    starting_point_lines: Searcher  # words presenting a linked model as the starting point
+    excluded_before: Searcher  # words before a corpus name saying it was left out
+    upstream_lines: Searcher  # words presenting a code link as the upstream of a fork used
+    same_data_lines: Searcher  # a starting-point line saying the base used this card's data
 
     @property
     def section_names(self) -> tuple[str, ...]:
@@ -217,18 +234,12 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
             if repo.count("/") != 1:
                 raise _fail(path, f"{where}.repos", f"expected owner/repo, got {repo[:80]!r}")
             generic[repo] = _text(item["name"], path, f"{where}.name")
-    corpora = list(base.public_corpora) if base is not None else []
-    seen = {c.name for c in corpora}
-    for i, entry in enumerate(_list(doc.get("public_corpora", []), path, "public_corpora")):
-        where = f"public_corpora[{i}]"
-        item = _mapping(entry, path, where, {"name", "pattern", "where"},
-                        {"name", "pattern", "where"})
-        name = _text(item["name"], path, f"{where}.name")
-        if name in seen:
-            raise _fail(path, f"{where}.name", f"duplicate corpus {name[:80]!r}")
-        seen.add(name)
-        corpora.append(Corpus(name, _regex(item["pattern"], path, f"{where}.pattern", linear),
-                              _text(item["where"], path, f"{where}.where")))
+    corpora = [Corpus(*entry) for entry in _named_patterns(
+        doc, "public_corpora", "where", path, linear,
+        base.public_corpora if base is not None else ())]
+    withdrawn = [WithdrawnCorpus(*entry) for entry in _named_patterns(
+        doc, "withdrawn_corpora", "note", path, linear,
+        base.withdrawn_corpora if base is not None else ())]
 
     def pattern(key: str) -> Searcher:
         if key in doc:
@@ -246,13 +257,38 @@ def parse_vocabulary(doc: Mapping[str, Any], path: str,
         section_kinds=section_kinds,
         generic_repos=generic, data_hosts=pattern("data_hosts"),
         data_words=pattern("data_words"), not_data=pattern("not_data"),
-        public_corpora=tuple(corpora))
+        public_corpora=tuple(corpora), withdrawn_corpora=tuple(withdrawn),
+        data_records=pattern("data_records"),
+        starting_point_lines=pattern("starting_point_lines"),
+        excluded_before=pattern("excluded_before"),
+        upstream_lines=pattern("upstream_lines"),
+        same_data_lines=pattern("same_data_lines"))
     try:  # joined now, not on the first card: patterns fine alone may be too large together
         vocab.compile()
     except re.error as exc:
         raise _fail(path, "sections / public_corpora", f"the patterns together are too large "
                     f"to compile: {exc}") from None
     return vocab
+
+
+def _named_patterns(doc: Mapping[str, Any], key: str, third: str, path: str, linear: bool,
+                    base: Sequence[Corpus | WithdrawnCorpus],
+                    ) -> list[tuple[str, Pattern, str]]:
+    """``base``'s entries, then the ``{name, pattern, THIRD}`` entries of ``doc[key]``; a name
+    given twice is refused."""
+    entries = [(c.name, c.pattern, c.where if isinstance(c, Corpus) else c.note) for c in base]
+    seen = {name for name, _, _ in entries}
+    for i, entry in enumerate(_list(doc.get(key, []), path, key)):
+        where = f"{key}[{i}]"
+        item = _mapping(entry, path, where, {"name", "pattern", third},
+                        {"name", "pattern", third})
+        name = _text(item["name"], path, f"{where}.name")
+        if name in seen:
+            raise _fail(path, f"{where}.name", f"duplicate corpus {name[:80]!r}")
+        seen.add(name)
+        entries.append((name, _regex(item["pattern"], path, f"{where}.pattern", linear),
+                        _text(item[third], path, f"{where}.{third}")))
+    return entries
 
 
 def _kinds(doc: Mapping[str, Any], key: str, path: str,
