@@ -468,3 +468,22 @@ def test_an_empty_listing_is_not_a_pass(acme: None, fake_hub: FakeHub, run_cli: 
     assert "no model repos of 'acmee' on the Hub" in online.stderr
     offline = run_cli("batch", "--author", "acme", "--offline")
     assert offline.code == 3 and "in the openaudit cache" in offline.stderr
+
+
+@pytest.mark.parametrize(("types", "packs"), [
+    (["model"], "the osaid-1.0 rules"),
+    (["dataset"], "the dataset-openness rules"),
+    (["model", "dataset"], "the dataset-openness, osaid-1.0 rules"),
+])
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_batch_footers_name_the_packs_that_judged_the_batch(
+        run_cli: Any, tmp_path: Path, types: list[str], packs: str, fmt: str) -> None:
+    dump = tmp_path / "dump.jsonl"
+    readme = "---\nlicense: cc-by-4.0\n---\n# Card\n"
+    lines = [{"id": f"acme/{kind}", "type": kind, "sha": "a" * 40,
+              "siblings": [{"rfilename": "README.md"}], "readme": readme} for kind in types]
+    dump.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = run_cli("batch", "--from-dump", str(dump), "--workers", "1", "--format", fmt,
+                  "--fail-on", "never").stdout
+    assert f"evidence-based reading by {packs}, not a certification" in out
+    assert "OSAID 1.0, not an OSI" not in out

@@ -9,6 +9,7 @@ from typing import Any
 
 from openaudit.models import Verdict
 from openaudit.records import is_error, record_key
+from openaudit.render.base import disclaimer
 
 Record = Mapping[str, Any]
 
@@ -106,6 +107,12 @@ def generation_info(records: Sequence[Record]) -> dict[str, list[str]]:
         for r in audited(records) for rs in [r.get("ruleset") or {}]
     })
     return {"tool_versions": tools, "rulesets": packs}
+
+
+def batch_disclaimer(records: Sequence[Record]) -> str:
+    """The footer: a reading by the packs that judged these records, never a certification."""
+    packs = sorted({str((r.get("ruleset") or {}).get("pack")) for r in audited(records)})
+    return disclaimer(", ".join(packs) if packs else "openaudit")
 
 
 def error_parts(record: Record) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from openaudit.render.batch.common import (
     VERDICTS,
     PillarColumn,
     audited,
+    batch_disclaimer,
     error_parts,
     errors,
     generation_info,
@@ -183,8 +184,7 @@ def render_html(records: Sequence[Record]) -> str:
         _not_audited(errors(records)),
         _details(done),
         "</main>",
-        '<footer><p>openaudit is an evidence-based reading of OSAID 1.0, not an OSI '
-        "certification.</p></footer>",
+        f"<footer><p>{esc(batch_disclaimer(records))}</p></footer>",
         f"<script>{script}</script>",
         "</body></html>",
         "",

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from openaudit.render.batch.common import (
     NOT_AUDITED,
     audited,
+    batch_disclaimer,
     error_parts,
     errors,
     generation_info,
@@ -58,8 +59,7 @@ class BatchMarkdownRenderer:
         lines += [_row(["**total**", f"**{len(records)}**"])]
         lines += self._repos(audited(records))
         lines += self._not_audited(errors(records))
-        lines += ["", "_openaudit is an evidence-based reading of OSAID 1.0, not an OSI "
-                  "certification._", ""]
+        lines += ["", f"_{cell(batch_disclaimer(records))}_", ""]
         out.write("\n".join(lines))
 
     @staticmethod
