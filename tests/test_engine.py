@@ -392,3 +392,22 @@ def test_audit_unreadable_terms_are_not_tested_not_passed() -> None:
     assert finding.outcome is Outcome.NOT_TESTED
     assert finding.message.endswith("unknown in test")
     assert "{" not in finding.message
+
+
+def test_what_the_engine_compiles_is_held_by_each_pack_and_rule() -> None:
+    """Plans and layouts live on the objects they were compiled for: a pack made from another
+    (fewer rules, another policy) is judged by its own rules, however often either is used."""
+    import dataclasses
+    import pickle
+
+    pack = load_ruleset().pack_for(RepoType.MODEL)
+    facts = Facts({"license.stated": True}, {})
+    target = Target("acme/m", RepoType.MODEL, "local", None, None)
+    full = audit(pack, facts, target)
+    one = dataclasses.replace(pack, rules=pack.rules[:1])
+    for _ in range(2):  # judged again after the full pack: nothing stale is reused
+        assert [f.rule_id for f in audit(one, facts, target).findings] == [pack.rules[0].id]
+        assert len(audit(pack, facts, target).findings) == len(full.findings)
+    # A judged pack still pickles (what it compiled holds closures and is rebuilt on use).
+    copy = pickle.loads(pickle.dumps(one))
+    assert [f.rule_id for f in audit(copy, facts, target).findings] == [pack.rules[0].id]

@@ -514,8 +514,11 @@ def test_remembered_steps_give_what_a_first_run_gives() -> None:
         cold.append(judged_of(record))
     warm = [judged_of(record) for record in records]
     assert warm == cold
-    from openaudit.facts import _METADATA, _TERMS
-    assert _METADATA and _TERMS  # the warm run did take from the memos
+    from openaudit.facts import _METADATA, _WRITTEN
+    # the warm run did take from the memos: metadata, and the terms held by the signal set,
+    # each result holding the facts it wrote
+    assert _METADATA and ruleset.signals._resolved
+    assert any(result.__dict__.get(_WRITTEN) for _, result in ruleset.signals._resolved.values())
     for _, record, line in cold:
         assert line + "\n" == journal.record_line(record)  # the fast line is the record's line
 

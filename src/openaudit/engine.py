@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from openaudit import __version__
 from openaudit.fact_specs import FREE_TEXT_FACTS
@@ -23,7 +23,7 @@ from openaudit.models import (
     Verdict,
 )
 from openaudit.operators import Evaluator, compile_condition, leaves, referenced_facts
-from openaudit.ruleset import Pack, Pillar, Rule
+from openaudit.ruleset import COMPILED, Pack, Pillar, Rule
 
 _WORST_FIRST = (Outcome.FAIL, Outcome.NOT_TESTED, Outcome.WARN, Outcome.PASS)
 # Enum member lookups go through a descriptor each time: bind the hot ones once.
@@ -58,14 +58,24 @@ class _Plan:
 
 
 _MAX_MEMO = 2048  # findings kept per rule; the memo is cleared when it is full
-_MAX_PLANS = 4096  # rules are few; this only bounds odd long-lived callers
-_PLANS: Memo[int, _Plan] = Memo(_MAX_PLANS)
+_T = TypeVar("_T")
+
+
+def _held(owner: Rule | Pack, build: Callable[[], _T]) -> _T:
+    """What ``build`` compiles for ``owner``, made the first time ``owner`` is judged and then
+    held by it: compiled once per loaded rule or pack, never looked up by an object id."""
+    held = owner.__dict__.get(COMPILED)
+    if held is None:
+        held = build()
+        object.__setattr__(owner, COMPILED, held)  # not a field: eq, hash and repr ignore it
+    return held
 
 
 def _plan(rule: Rule) -> _Plan:
-    plan = _PLANS.get(id(rule))
-    if plan is not None and plan.rule is rule:
-        return plan
+    return _held(rule, lambda: _compile_plan(rule))
+
+
+def _compile_plan(rule: Rule) -> _Plan:
     leaf_plans = []
     for leaf in leaves(rule.check):
         specific: tuple[str, ...] = ()
@@ -85,7 +95,6 @@ def _plan(rule: Rule) -> _Plan:
                  _FAIL if rule.severity is _ERROR else _WARN, *templates,
                  f"{rule.id}:{rule.name}", inputs, evidence_keys, Memo(_MAX_MEMO),
                  Memo(_MAX_MEMO))
-    _PLANS.put(id(rule), plan)  # the plan holds the rule, so its id cannot be reused meanwhile
     return plan
 
 
@@ -306,13 +315,11 @@ class _Layout:
     steady: Memo[tuple[Any, ...], tuple[Finding, ...]]
 
 
-_LAYOUTS: Memo[int, _Layout] = Memo(_MAX_PLANS)
-
-
 def _layout(pack: Pack) -> _Layout:
-    layout = _LAYOUTS.get(id(pack))
-    if layout is not None and layout.pack is pack:
-        return layout
+    return _held(pack, lambda: _compile_layout(pack))
+
+
+def _compile_layout(pack: Pack) -> _Layout:
     rules = pack.rules
     plans = tuple(_plan(rule) for rule in rules)
     pillars = []
@@ -328,7 +335,6 @@ def _layout(pack: Pack) -> _Layout:
                      tuple(dict.fromkeys(n for i in steady for n in plans[i].inputs)),
                      tuple(dict.fromkeys(k for i in steady for k in plans[i].evidence_keys)),
                      Memo(_MAX_MEMO))
-    _LAYOUTS.put(id(pack), layout)  # the layout holds the pack, so its id cannot be reused
     return layout
 
 

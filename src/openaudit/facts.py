@@ -426,37 +426,41 @@ def _terms(snapshot: RepoSnapshot, catalogue: Catalogue, signals: SignalSet,
                            licence_section_lines=body.licence_lines if body else None)
     readme = snapshot.readme
     gate = values.get("access.gate_restrictions")
-    key = (id(result), values.get("card.license") is None, evidence.get("card.license"),
+    key = (values.get("card.license") is None, evidence.get("card.license"),
            unknown.get("card.license"), None if gate is None else tuple(gate),
            evidence.get("access.gate_restrictions"), values.get("access.eu_disallowed"),
            evidence.get("access.eu_disallowed"), None if readme is None else readme.error,
            readme is not None and readme.text is None)
-    _remembered(_TERMS, key, result, b, lambda: _terms_of(result, snapshot, b))
+    # The result (shared by every repo with the same licence inputs) holds what it wrote, per
+    # the card and gate facts read with it: the same few combinations recur across a dump.
+    written = result.__dict__.get(_WRITTEN)
+    if written is None:
+        written = Memo(_MAX_WRITTEN)
+        object.__setattr__(result, _WRITTEN, written)  # not a field: eq and hash ignore it
+    _remembered(written, key, b, lambda: _terms_of(result, snapshot, b))
 
 
-def _remembered(memo: Memo[tuple[Any, ...], _Written], key: tuple[Any, ...], held: object,
+def _remembered(memo: Memo[tuple[Any, ...], _Written], key: tuple[Any, ...],
                 b: _Builder, write: Callable[[], None]) -> None:
     """Run ``write`` (which adds facts to ``b`` that it does not hold yet), or replay what it
-    added for the same ``key``. ``held`` is kept with the entry: an object whose id the key
-    holds cannot be replaced by another with that id while the entry lives."""
+    added for the same ``key``."""
     hit = memo.get(key)
-    if hit is not None and hit[0] is held:
-        b.values.update(hit[1])
-        b.unknown.update(hit[2])
-        b.evidence.update(hit[3])
+    if hit is not None:
+        b.values.update(hit[0])
+        b.unknown.update(hit[1])
+        b.evidence.update(hit[2])
         return
     before = (set(b.values), set(b.unknown), set(b.evidence))
     write()
-    memo.put(key, (held,
-                   {k: v for k, v in b.values.items() if k not in before[0]},
+    memo.put(key, ({k: v for k, v in b.values.items() if k not in before[0]},
                    {k: v for k, v in b.unknown.items() if k not in before[1]},
                    {k: v for k, v in b.evidence.items() if k not in before[2]}))
 
 
-# What a remembered step wrote: (the held object, values, unknown reasons, evidence).
-_Written = tuple[object, dict[str, Any], dict[str, str], dict[str, tuple[Evidence, ...]]]
-# (terms result id, the card and gate facts read) -> what _terms_of wrote.
-_TERMS: Memo[tuple[Any, ...], _Written] = Memo(2048)
+# What a remembered step wrote: values, unknown reasons, evidence.
+_Written = tuple[dict[str, Any], dict[str, str], dict[str, tuple[Evidence, ...]]]
+_WRITTEN = "_facts_written"  # the attribute a terms result keeps that memo under
+_MAX_WRITTEN = 64  # card and gate combinations kept per terms result
 
 
 def _terms_of(result: TermsResult, snapshot: RepoSnapshot, b: _Builder) -> None:

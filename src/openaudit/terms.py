@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from openaudit.licenses import Catalogue, LicenseEntry, SignalSet, TextScan, scan_text
-from openaudit.memo import Memo
 from openaudit.models import Evidence, FileText
 from openaudit.readme import LineMap
 
@@ -107,21 +107,18 @@ def resolve_terms(
     readme_scan = (at_readme_lines(scan_text(readme_licence_section, README_LICENCE_SECTION,
                                              signals), licence_section_lines)
                    if readme_licence_section else None)
-    key = (id(catalogue), id(signals), tuple(licence_values), license_name,
-           tuple(licence_files), readme_scan)
-    hit = _RESOLVED.get(key)
-    if hit is not None and hit[0] is catalogue and hit[1] is signals:
-        return hit[2]
+    key = (tuple(licence_values), license_name, tuple(licence_files), readme_scan)
+    memo = signals._resolved  # held by the signal set; a result is shared, and only read
+    hit = memo.get(key)
+    if hit is not None and hit[0] is catalogue:
+        return cast(TermsResult, hit[1])
     result = _resolve(licence_values, license_name, licence_files, readme_scan, catalogue,
                       signals)
     if sum(len(f.text or "") for f in licence_files) <= _MAX_REMEMBERED_TEXT:
-        _RESOLVED.put(key, (catalogue, signals, result))  # holding both keeps their ids unique
+        memo.put(key, (catalogue, result))
     return result
 
 
-# (catalogue id, signals id, the inputs) -> (catalogue, signals, result). A result is shared by
-# every repo with those inputs, which only read it.
-_RESOLVED: Memo[tuple[object, ...], tuple[Catalogue, SignalSet, TermsResult]] = Memo(2048)
 _MAX_REMEMBERED_TEXT = 262_144  # characters of licence text; longer inputs are not kept
 
 
