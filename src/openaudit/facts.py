@@ -656,15 +656,18 @@ def _data_sources(body: _Body, hub_datasets: list[str], card_datasets: list[str]
     evaluated = {i for lk in body.links if lk.section == "evaluation"
                  for i in md.hub_dataset_ids(lk.url)} - {i for lk in hub_links
                                                           for i in md.hub_dataset_ids(lk.url)}
-    data_text = "\n".join(s.text for s in body.sections if s.name in _DATA_ONLY_SECTIONS)
-    corpora = md.corpora_named(data_text, vocab) if data_text else []
+    # Each data section is scanned once: its corpora are its evidence, their union the fact
+    # (in the vocabulary's order).
+    named = [(s, md.corpora_named(s.text, vocab)) for s in body.sections
+             if s.name in _DATA_ONLY_SECTIONS and s.text]
+    found = {name for _, pairs in named for name, _ in pairs}
+    corpora = [(c.name, c.where) for c in vocab.public_corpora if c.name in found]
     other_links = [lk for lk in data_links if lk not in hub_links]
     sources = (card_datasets + tag_datasets + [i for i in hub_datasets if i not in evaluated]
                + [lk.url for lk in other_links]
                + [f"{name} ({where})" for name, where in corpora])
     corpus_ev = [Evidence("README.md", s.line, f"{s.heading}: names {name}")
-                 for s in body.sections if s.name in _DATA_ONLY_SECTIONS
-                 for name, _ in md.corpora_named(s.text, vocab)]
+                 for s, pairs in named for name, _ in pairs]
     b.set("data.public_corpora", [name for name, _ in corpora], *corpus_ev[:5])
     records = [lk for lk in data_links + hub_links if vocab.data_records.search(lk.url)
                or "huggingface.co/datasets/" in lk.url.lower()]
@@ -682,7 +685,9 @@ def _data_sources(body: _Body, hub_datasets: list[str], card_datasets: list[str]
 def _withdrawn_named(text: str, vocab: Vocabulary) -> list[WithdrawnCorpus]:
     """The withdrawn corpora ``text`` names as used (not "without the Books3 subset")."""
     found = []
-    named = [c for c in vocab.withdrawn_corpora if c.pattern.search(text)]  # most texts: none
+    if not vocab.any_withdrawn.search(text):  # one scan rules out most texts
+        return []
+    named = [c for c in vocab.withdrawn_corpora if c.pattern.search(text)]
     sentences = _SENTENCE_END.split(text) if named else []
     for corpus in named:
         for sentence in sentences:

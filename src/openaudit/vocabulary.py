@@ -106,10 +106,12 @@ class Vocabulary:
     def any_corpus(self) -> Searcher:
         """Matches where any public corpus is named (on RE2 where it can: a long
         case-insensitive alternation costs Python's ``re`` ~1 ms per README, RE2 ~15 µs)."""
-        shipped = [c.pattern for c in self.public_corpora if isinstance(c.pattern, re.Pattern)]
-        added = [c.pattern for c in self.public_corpora if isinstance(c.pattern, LinearRegex)]
-        found: Searcher = _searcher(_alternation(shipped) or "x(?!x)")
-        return Either(found, LinearRegex("(?i)" + _alternation(added))) if added else found
+        return _any_of([c.pattern for c in self.public_corpora])
+
+    @cached_property
+    def any_withdrawn(self) -> Searcher:
+        """Matches where any withdrawn corpus is named (on RE2 where it agrees with ``re``)."""
+        return _any_of([c.pattern for c in self.withdrawn_corpora])
 
     @cached_property
     def corpus_searchers(self) -> tuple[tuple[Corpus, Pattern | RulePattern], ...]:
@@ -128,7 +130,7 @@ class Vocabulary:
 
     def compile(self) -> None:
         """Build the joined searchers (raises re.error when RE2 cannot hold them)."""
-        _ = self._joined, self.any_corpus, self.corpus_searchers
+        _ = self._joined, self.any_corpus, self.corpus_searchers, self.any_withdrawn
 
     def kinds_in(self, text: str) -> tuple[str, ...]:
         """The code kinds ``text`` (a link text, a label, a repository name) names, sorted."""
@@ -137,6 +139,15 @@ class Vocabulary:
     def line_kinds_in(self, line: str) -> tuple[str, ...]:
         """The code kinds the words around a link on its line present it as, sorted."""
         return tuple(sorted(kind for kind, p in self.line_kinds if p.search(line)))
+
+
+def _any_of(patterns: Sequence[Pattern]) -> Searcher:
+    """One searcher matching where any of ``patterns`` does: the shipped ones joined (on RE2
+    where it agrees with ``re``), an extension's joined on RE2 alone."""
+    shipped = [p for p in patterns if isinstance(p, re.Pattern)]
+    added = [p for p in patterns if isinstance(p, LinearRegex)]
+    found: Searcher = _searcher(_alternation(shipped) or "x(?!x)")
+    return Either(found, LinearRegex("(?i)" + _alternation(added))) if added else found
 
 
 def _alternation(patterns: Sequence[Pattern]) -> str:
