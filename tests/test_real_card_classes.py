@@ -309,3 +309,17 @@ def test_a_base_trained_on_the_same_data_this_card_describes(tmp_path: Path) -> 
     facts = facts_of(tmp_path, readme)
     assert facts.values["lineage.base_models"] == ["acme/acme-2"]
     assert facts.values["lineage.base_data_described"] is True
+
+
+def test_front_matter_bases_that_cannot_name_a_model_are_not_bases(tmp_path: Path) -> None:
+    readme = ("---\nlicense: apache-2.0\nbase_model:\n- 123\n- {name: x}\n- acme/base\n---\n"
+              "# Acme\n")
+    assert facts_of(tmp_path, readme).values["lineage.base_models"] == ["acme/base"]
+
+
+def test_a_dataset_record_behind_a_doi_is_a_record_not_a_paper(tmp_path: Path) -> None:
+    readme = (f"{_FM}# Acme\n\n## Training Data\n\nSensor readings: "
+              "https://doi.org/10.5281/zenodo.4656027.\n")
+    facts = facts_of(tmp_path, readme)
+    assert facts.values["data.records"] == ["https://doi.org/10.5281/zenodo.4656027"]
+    assert outcomes(facts)["DATA-003"] == "pass"

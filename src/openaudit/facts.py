@@ -714,7 +714,11 @@ def _declared_bases(snapshot: RepoSnapshot, b: _Builder) -> list[str]:
               if t.startswith("base_model:") and t.count(":") in (1, 2)]
     own = snapshot.repo_id.lower()
     return sorted({m for m in [*(b.values.get("card.base_model") or []), *tagged]
-                   if m.lower() != own})
+                   if _REPO_ID.match(m) and m.lower() != own})
+
+
+# What can name a Hub model: ``name`` or ``owner/name`` (not a number or a mapping's text).
+_REPO_ID = re.compile(r"^(?=[^/]*[A-Za-z])[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
 
 def _lineage(snapshot: RepoSnapshot, body: _Body, b: _Builder, vocab: Vocabulary) -> None:
@@ -769,7 +773,11 @@ def _plain_words(text: str) -> str:
 
 def _locates_data(link: md.Link, vocab: Vocabulary) -> bool:
     """A link in a data section that points at data, not at a paper, policy or code."""
-    if link.kinds or link.section not in _DATA_SECTIONS or md.is_paper_link(link.url):
+    if link.kinds or link.section not in _DATA_SECTIONS:
+        return False
+    if vocab.data_records.search(link.url):  # a dataset's record, even behind a DOI
+        return not vocab.not_data.search(link.url)
+    if md.is_paper_link(link.url):
         return False
     if vocab.not_data.search(link.url):
         return False
